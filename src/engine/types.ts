@@ -1,0 +1,60 @@
+// Shared engine types: the contract between the engine, the gallery, the stores and the UI.
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface BackendStatus {
+  active: BackendName;
+  /** Better backends that were tried and not used, with the reason (no adapter, init failed, forced…). */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+export type StageId = 1 | 2 | 3 | 4 | 'fused';
+export const STAGE_IDS: readonly StageId[] = [1, 2, 3, 4, 'fused'];
+export type StageKey = '1' | '2' | '3' | '4' | 'fused';
+export const stageKey = (s: StageId): StageKey => String(s) as StageKey;
+
+/** One L2-normalised 128-d embedding per stage id (all five for gallery entries). */
+export type StageEmbeddings = Partial<Record<StageKey, Float32Array>>;
+
+export interface DareMetadata {
+  input: { name: string; height: number; width: number };
+  stages: { features: string; embedding: string; macs: number }[];
+  fused: { embedding: string; weights: number[] };
+  distance: string;
+  version: number;
+}
+
+/** Calibrated cost in ms of each step on this device and backend: stages 1–4, then the fusion. */
+export interface StageCosts {
+  backend: BackendName;
+  modelUrl: string;
+  /** ms[0..3]: stage 1–4 alone (not cumulative); ms[4]: fusion. */
+  ms: [number, number, number, number, number];
+  samples: number;
+  updatedAt: number;
+}
+
+export interface EmbedOptions {
+  /** Time budget in ms for this embed, measured from the call. Infinity runs everything. */
+  deadlineMs: number;
+  /** Average the embedding of the image and its horizontal mirror (costs 2× per stage). */
+  flip?: boolean;
+}
+
+export interface EmbedResult {
+  /** The deepest embedding computed: 'fused' only when all four stages ran. */
+  stage: StageId;
+  embedding: Float32Array;
+  embeddings: StageEmbeddings;
+  /** Measured ms per executed step, in order (stage 1, 2, …, fusion). */
+  stageMs: number[];
+  totalMs: number;
+  /** True when even stage 1 (which always runs) finished after the deadline. */
+  overran: boolean;
+}
+
+export interface Match {
+  id: string;
+  distance: number;
+}

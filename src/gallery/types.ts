@@ -1,0 +1,18 @@
+import type { StageKey } from '../engine/types';
+
+/** One gallery image, as persisted in IndexedDB. */
+export interface GalleryEntry {
+  id: string;
+  /** Person identity: from a Market-1501 file name ('0002') or typed by the user. */
+  identity: string;
+  /** Camera number from the file name, or null when unknown. */
+  camera: number | null;
+  fileName: string;
+  /** JPEG of the image at the model's input size: shown as the thumbnail, and enough to re-embed it. */
+  thumbnail: Blob;
+  /** All five L2-normalised embeddings (stages 1–4 and fused). */
+  embeddings: Record<StageKey, Float32Array>;
+  /** Which model produced the embeddings (model.json URL + weights hash); others must be re-embedded. */
+  modelId: string;
+  addedAt: number;
+}

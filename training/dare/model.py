@@ -1,0 +1,57 @@
+"""DaRe (Wang et al., CVPR 2018): a staged backbone, one embedding head per stage, a learned fusion."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .mobilenetv2 import MobileNetV2Stages
+
+EMBED_DIM = 128
+HIDDEN_DIM = 1024
+NUM_STAGES = 4
+
+
+class EmbeddingHead(nn.Module):
+    """GAP -> FC 1024 + BN + ReLU -> FC 128, as in the paper."""
+
+    def __init__(self, cin: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(cin, HIDDEN_DIM)
+        self.bn = nn.BatchNorm1d(HIDDEN_DIM)
+        self.fc2 = nn.Linear(HIDDEN_DIM, EMBED_DIM)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        pooled = feature_map.mean(dim=(2, 3))
+        return self.fc2(torch.relu(self.bn(self.fc1(pooled))))
+
+
+@dataclass
+class DareOutput:
+    stages: list[torch.Tensor]  # e_1..e_4, each (N, 128)
+    fused: torch.Tensor  # sum_s w_s e_s
+
+
+class Dare(nn.Module):
+    """Input: RGB float 0-255, NCHW. Normalisation to MobileNetV2's [-1, 1] happens inside, so the
+    exported graph takes raw pixels."""
+
+    def __init__(self, backbone: MobileNetV2Stages | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone if backbone is not None else MobileNetV2Stages()
+        self.heads = nn.ModuleList(EmbeddingHead(c) for c in self.backbone.tap_channels)
+        self.fusion_weights = nn.Parameter(torch.full((NUM_STAGES,), 1.0 / NUM_STAGES))
+
+    @staticmethod
+    def normalise(x: torch.Tensor) -> torch.Tensor:
+        return x / 127.5 - 1.0
+
+    def forward(self, x: torch.Tensor) -> DareOutput:
+        h = self.normalise(x)
+        embeddings = []
+        for s in range(1, NUM_STAGES + 1):
+            h = self.backbone.forward_stage(s, h)
+            embeddings.append(self.heads[s - 1](h))
+        fused = sum(w * e for w, e in zip(self.fusion_weights, embeddings))
+        return DareOutput(stages=embeddings, fused=fused)

@@ -1,0 +1,176 @@
+"""Train a DaRe model on Market-1501.
+
+    python3 -m dare.train --out runs/mnv2-128x64 --height 128 --width 64 --iterations 6000
+
+Resumable: re-running the same command continues from runs/<name>/checkpoint.pt. Each epoch (one pass
+over the identities) appends a line to runs/<name>/log.jsonl with the loss and the fraction of
+violated hardest triplets per stage, and the wall time so far.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, train_samples
+from .loss import batch_hard_soft_margin
+from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
+from .model import Dare
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
+STAGE_NAMES = ["stage1", "stage2", "stage3", "stage4", "fused"]
+
+
+@dataclass
+class TrainConfig:
+    height: int = 256
+    width: int = 128
+    iterations: int = 25000
+    decay_start: float = 0.5  # fraction of iterations after which lr decays exponentially
+    lr: float = 3e-4
+    final_lr_factor: float = 1e-3
+    p: int = 18
+    k: int = 4
+    seed: int = 0
+    weights: str = str(DEFAULT_WEIGHTS)
+
+
+def learning_rate(cfg: TrainConfig, it: int) -> float:
+    """Constant, then exponential decay to lr * final_lr_factor at the last iteration (Hermans et al.)."""
+    t0 = cfg.decay_start * cfg.iterations
+    if it < t0:
+        return cfg.lr
+    return cfg.lr * cfg.final_lr_factor ** ((it - t0) / max(1.0, cfg.iterations - t0))
+
+
+def hardware() -> dict[str, str | int]:
+    info: dict[str, str | int] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count() or 0,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["cuda_device"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def build_model(cfg: TrainConfig, calibration_images: np.ndarray) -> Dare:
+    model = Dare()
+    calib = torch.from_numpy(calibration_images).permute(0, 3, 1, 2).float()
+    calib = torch.nn.functional.interpolate(calib, size=(cfg.height, cfg.width), mode="bilinear", align_corners=False)
+    load_imagenet_weights(model.backbone, load_tflite_tensors(cfg.weights), Dare.normalise(calib))
+    return model
+
+
+def train_step(model: Dare, batch: torch.Tensor, labels: torch.Tensor, opt: torch.optim.Optimizer) -> list[tuple[float, float]]:
+    out = model(batch)
+    terms = [batch_hard_soft_margin(e, labels) for e in out.stages + [out.fused]]
+    loss = sum(t[0] for t in terms) / len(terms)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return [(float(l.detach()), float(v)) for l, v in terms]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--height", type=int, default=TrainConfig.height)
+    ap.add_argument("--width", type=int, default=TrainConfig.width)
+    ap.add_argument("--iterations", type=int, default=TrainConfig.iterations)
+    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
+    ap.add_argument("--p", type=int, default=TrainConfig.p)
+    ap.add_argument("--k", type=int, default=TrainConfig.k)
+    ap.add_argument("--seed", type=int, default=TrainConfig.seed)
+    ap.add_argument("--weights", default=TrainConfig.weights, help="ImageNet MobileNetV2 TFLite file")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    ap.add_argument("--cache", type=Path, default=Path(".cache"), help="where decoded training images are kept")
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
+    args.out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = args.out / "checkpoint.pt"
+    resume = torch.load(ckpt_path, map_location="cpu") if ckpt_path.exists() else None
+    cfg = TrainConfig(**resume["config"]) if resume else TrainConfig(
+        height=args.height, width=args.width, iterations=args.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed, weights=args.weights
+    )
+
+    samples = train_samples(market_root())
+    big_h, big_w = round(cfg.height * 1.125), round(cfg.width * 1.125)
+    images = torch.from_numpy(cached_images(samples, big_h, big_w, args.cache))
+    person_ids = sorted({s.person for s in samples})
+    labels = torch.tensor([person_ids.index(s.person) for s in samples])
+    sampler = PKSampler(labels.tolist(), cfg.p, cfg.k, cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+
+    model = build_model(cfg, images[torch.randperm(len(samples), generator=torch.Generator().manual_seed(1))[:256]].numpy())
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_it, wall = 0, 0.0
+    if resume:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        sampler.rng.setstate(resume["sampler_rng"])
+        gen.set_state(resume["augment_rng"])
+        start_it, wall = resume["iteration"], resume["wall_seconds"]
+        print(f"resuming at iteration {start_it} ({wall / 60:.1f} min so far)")
+    model.to(device).train()
+    aug = AugmentConfig(height=cfg.height, width=cfg.width)
+    iters_per_epoch = math.ceil(len(person_ids) / cfg.p)
+
+    stats: list[list[tuple[float, float]]] = []
+    t_start = time.time()
+    for it in range(start_it, cfg.iterations):
+        for g in opt.param_groups:
+            g["lr"] = learning_rate(cfg, it)
+        idx = torch.tensor(sampler.batch())
+        batch = augment(images[idx], aug, gen).to(device)
+        stats.append(train_step(model, batch, labels[idx].to(device), opt))
+        done = it + 1
+        if done % iters_per_epoch == 0 or done == cfg.iterations:
+            wall_now = wall + time.time() - t_start
+            mean = np.mean(np.array(stats), axis=0)
+            record = {
+                "iteration": done,
+                "epoch": done // iters_per_epoch,
+                "lr": learning_rate(cfg, it),
+                "wall_seconds": round(wall_now, 1),
+                "fusion_weights": [round(float(w), 4) for w in model.fusion_weights.detach().cpu()],
+                **{f"loss_{n}": round(float(mean[i, 0]), 4) for i, n in enumerate(STAGE_NAMES)},
+                **{f"violated_{n}": round(float(mean[i, 1]), 4) for i, n in enumerate(STAGE_NAMES)},
+            }
+            with open(args.out / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(json.dumps(record), flush=True)
+            stats = []
+            state = {
+                "config": asdict(cfg),
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "sampler_rng": sampler.rng.getstate(),
+                "augment_rng": gen.get_state(),
+                "iteration": done,
+                "wall_seconds": wall_now,
+                "hardware": hardware(),
+            }
+            torch.save(state, ckpt_path.with_suffix(".tmp"))
+            os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
+    torch.save({"config": asdict(cfg), "model": model.state_dict(), "hardware": hardware(),
+                "wall_seconds": wall + time.time() - t_start, "iteration": cfg.iterations}, args.out / "final.pt")
+    print(f"done: {args.out / 'final.pt'}")
+
+
+if __name__ == "__main__":
+    main()
