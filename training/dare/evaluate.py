@@ -1,0 +1,132 @@
+"""Evaluate a DaRe model on Market-1501 (single query): rank-1/5/10 and mAP for each stage and the fused
+embedding, optionally with k-reciprocal re-ranking and flip averaging.
+
+    # a PyTorch checkpoint
+    python3 -m dare.evaluate --checkpoint ../runs/mnv2-128x64/final.pt
+    # the exported TF.js graph model, run by @tensorflow/tfjs (wasm) in Node: what the app ships
+    python3 -m dare.evaluate --tfjs-model ../models/dare-mnv2 --rerank --json ../models/dare-mnv2/eval.json
+
+Embeddings are L2-normalised and compared with Euclidean distance, as in the app.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import Sample, load_images, market_root, read_split
+from .metrics import Scores, euclidean, evaluate, l2_normalise
+from .model import Dare
+from .rerank import re_rank
+
+STAGES = ["stage1", "stage2", "stage3", "stage4", "fused"]
+REPO = Path(__file__).resolve().parents[2]
+EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
+
+
+def torch_embeddings(checkpoint: Path, images: np.ndarray, batch: int = 256) -> np.ndarray:
+    """(N, 5, 128) raw embeddings: stages 1-4 then fused."""
+    state = torch.load(checkpoint, map_location="cpu")
+    model = Dare()
+    model.load_state_dict(state["model"])
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()
+            o = model(x)
+            out.append(torch.stack(o.stages + [o.fused], dim=1).numpy())
+    return np.concatenate(out)
+
+
+def tfjs_embeddings(model_dir: Path, images: np.ndarray) -> np.ndarray:
+    """(N, 5, 128) raw embeddings from the exported graph, computed by tfjs in Node."""
+    n, h, w, _ = images.shape
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "images.u8", Path(tmp) / "embeddings.f32"
+        images.tofile(src)
+        subprocess.run(
+            ["node", str(EMBED_SCRIPT), str(model_dir), str(src), str(n), str(h), str(w), str(dst)],
+            check=True, stdout=sys.stderr,
+        )
+        return np.fromfile(dst, dtype="<f4").reshape(n, 5, -1)
+
+
+def model_size(args: argparse.Namespace) -> tuple[int, int]:
+    if args.checkpoint:
+        cfg = torch.load(args.checkpoint, map_location="cpu")["config"]
+        return cfg["height"], cfg["width"]
+    meta = json.loads((args.tfjs_model / "model.json").read_text())["userDefinedMetadata"]["dare"]["input"]
+    return meta["height"], meta["width"]
+
+
+def subsample(queries: list[Sample], n: int | None) -> list[Sample]:
+    if not n or n >= len(queries):
+        return queries
+    return queries[:: len(queries) // n][:n]
+
+
+def embed_all(args: argparse.Namespace, images: np.ndarray) -> np.ndarray:
+    fn = (lambda x: torch_embeddings(args.checkpoint, x)) if args.checkpoint else (lambda x: tfjs_embeddings(args.tfjs_model, x))
+    emb = fn(images)
+    if args.flip:
+        emb = emb + fn(np.ascontiguousarray(images[:, :, ::-1]))
+    return emb
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", type=Path, help="PyTorch checkpoint (train.py's checkpoint.pt or final.pt)")
+    src.add_argument("--tfjs-model", type=Path, help="exported TF.js graph model directory")
+    ap.add_argument("--flip", action="store_true", help="average the embeddings of each image and its mirror")
+    ap.add_argument("--rerank", action="store_true", help="also report k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
+    ap.add_argument("--rerank-stages", default="fused", help="comma list of stages to re-rank, or 'all'")
+    ap.add_argument("--queries", type=int, default=0, help="evaluate on an evenly spaced subset of N queries")
+    ap.add_argument("--json", type=Path, help="write the scores here")
+    args = ap.parse_args(argv)
+
+    root = market_root()
+    queries = subsample(read_split(root, "query"), args.queries)
+    gallery = read_split(root, "bounding_box_test")
+    h, w = model_size(args)
+    t0 = time.time()
+    emb = embed_all(args, load_images(queries + gallery, h, w))
+    embed_s = time.time() - t0
+    q_ids = np.array([s.person for s in queries]); q_cams = np.array([s.camera for s in queries])
+    g_ids = np.array([s.person for s in gallery]); g_cams = np.array([s.camera for s in gallery])
+
+    rerank_stages = STAGES if args.rerank_stages == "all" else args.rerank_stages.split(",")
+    results: dict[str, dict[str, float | int]] = {}
+    print(f"{'embedding':<10} {'rank-1':>7} {'rank-5':>7} {'rank-10':>7} {'mAP':>7}")
+    for i, name in enumerate(STAGES):
+        feats = l2_normalise(emb[:, i])
+        q, g = feats[: len(queries)], feats[len(queries) :]
+        scored: list[tuple[str, Scores]] = [(name, evaluate(euclidean(q, g), q_ids, q_cams, g_ids, g_cams))]
+        if args.rerank and name in rerank_stages:
+            scored.append((name + "+rerank", evaluate(re_rank(q, g), q_ids, q_cams, g_ids, g_cams)))
+        for label, s in scored:
+            results[label] = s.as_dict()
+            print(f"{label:<10} {100 * s.rank1:7.2f} {100 * s.rank5:7.2f} {100 * s.rank10:7.2f} {100 * s.mAP:7.2f}", flush=True)
+    summary = {
+        "source": str(args.checkpoint or args.tfjs_model),
+        "flip": args.flip,
+        "queries": len(queries),
+        "gallery": len(gallery),
+        "input": [h, w],
+        "embed_seconds": round(embed_s, 1),
+        "scores": results,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

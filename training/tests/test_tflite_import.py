@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dare.mobilenetv2 import MobileNetV2Stages, load_imagenet_weights, load_tflite_tensors
+from dare.model import Dare
+from dare.tflite import read_tflite_tensors
+from conftest import SHARED
+
+WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
+needs_weights = pytest.mark.skipif(not WEIGHTS.exists(), reason=f"ImageNet MobileNetV2 TFLite not found at {WEIGHTS}")
+
+
+@needs_weights
+def test_reads_quantised_tensors() -> None:
+    tensors = {t.name: t for t in read_tflite_tensors(WEIGHTS)}
+    stem = next(t for n, t in tensors.items() if n.startswith("MobilenetV2/Conv/Conv2D_Fold"))
+    assert stem.shape == (32, 3, 3, 3) and stem.data is not None and stem.data.dtype == np.uint8
+    w = stem.dequantized()
+    assert np.isclose(w.max(), stem.scale[0] * (255 - stem.zero_point[0]), rtol=1e-5) or w.max() < stem.scale[0] * 255
+
+
+@needs_weights
+def test_import_keeps_the_folded_function() -> None:
+    """With BN calibrated on a batch, BN(conv(x)) == conv(x) + folded bias: check on the stem."""
+    tensors = load_tflite_tensors(WEIGHTS)
+    net = MobileNetV2Stages()
+    x = Dare.normalise(torch.rand(4, 3, 64, 32) * 255)
+    load_imagenet_weights(net, tensors, x)
+    net.eval()
+    conv, bn = net.stem[0], net.stem[1]
+    bias = next(v for k, v in tensors.items() if k.endswith("MobilenetV2/Conv/BatchNorm_Fold/bias"))
+    with torch.no_grad():
+        expected = torch.nn.functional.conv2d(x, conv.weight, torch.from_numpy(bias), stride=2, padding=1)
+        assert torch.allclose(bn(conv(x)), expected, atol=1e-4)
