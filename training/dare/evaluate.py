@@ -48,14 +48,11 @@ def torch_embeddings(checkpoint: Path, images: np.ndarray, batch: int = 256) -> 
 
 def tfjs_embeddings(model_dir: Path, images: np.ndarray) -> np.ndarray:
     """(N, 5, 128) raw embeddings from the exported graph, computed by tfjs in Node."""
-    n, h, w, _ = images.shape
+    n = images.shape[0]
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "images.u8", Path(tmp) / "embeddings.f32"
-        images.tofile(src)
-        subprocess.run(
-            ["node", str(EMBED_SCRIPT), str(model_dir), str(src), str(n), str(h), str(w), str(dst)],
-            check=True, stdout=sys.stderr,
-        )
+        np.ascontiguousarray(images).tofile(src)
+        subprocess.run(["node", str(EMBED_SCRIPT), str(model_dir), str(src), str(dst)], check=True, stdout=sys.stderr)
         return np.fromfile(dst, dtype="<f4").reshape(n, 5, -1)
 
 

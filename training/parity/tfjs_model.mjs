@@ -1,0 +1,85 @@
+// Loading an exported DaRe graph model from disk in Node with plain @tensorflow/tfjs (no tfjs-node),
+// and running it the two ways the contract allows: one call, or stage by stage.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+export { tf };
+
+/** Backends usable here: 'wasm' (XNNPACK, what the eval uses), 'cpu' (plain JS), 'webgpu' (Dawn via the `webgpu` package). */
+export async function useBackend(name) {
+  if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  } else if (name === 'webgpu') {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    globalThis.navigator ??= {};
+    Object.defineProperty(globalThis.navigator, 'gpu', { value: create([]), configurable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } else if (name !== 'cpu') {
+    throw new Error(`unknown backend ${name}`);
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+  await tf.ready();
+}
+
+/** An IOHandler reading model.json and its shards from a directory. */
+function directoryHandler(dir) {
+  return {
+    async load() {
+      const modelJson = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+        const specs = [];
+        const buffers = [];
+        for (const group of manifest) {
+          specs.push(...group.weights);
+          for (const path of group.paths) buffers.push(await readFile(join(dir, path)));
+        }
+        const all = Buffer.concat(buffers);
+        return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
+      });
+    },
+  };
+}
+
+/** Returns { model, meta } where meta is userDefinedMetadata.dare. */
+export async function loadDareModel(dir) {
+  const model = await tf.loadGraphModel(directoryHandler(dir));
+  const meta = model.metadata?.dare;
+  if (!meta) throw new Error(`${dir}/model.json has no userDefinedMetadata.dare`);
+  return { model, meta };
+}
+
+/** All five embeddings [stage1..4, fused] from one execute() call. Caller disposes. */
+export function embedMonolithic(model, meta, images) {
+  const names = [...meta.stages.map((s) => s.embedding), meta.fused.embedding];
+  return model.execute({ [meta.input.name]: images }, names);
+}
+
+/** Stage by stage as the anytime runner does it: each stage fed the previous stage's features,
+ * then the fusion fed the four stage embeddings. Caller disposes. */
+export function embedStaged(model, meta, images) {
+  const embeddings = [];
+  let feed = { [meta.input.name]: images };
+  let previous = null;
+  for (const stage of meta.stages) {
+    const [features, embedding] = model.execute(feed, [stage.features, stage.embedding]);
+    previous?.dispose();
+    previous = features;
+    embeddings.push(embedding);
+    feed = { [stage.features]: features };
+  }
+  previous.dispose();
+  const fusedFeed = Object.fromEntries(meta.stages.map((s, i) => [s.embedding, embeddings[i]]));
+  embeddings.push(model.execute(fusedFeed, meta.fused.embedding));
+  return embeddings;
+}
+
+/** [N, 5, 128] float32, row-major, from the five [N, 128] tensors. Disposes them. */
+export async function interleave(embeddings) {
+  const stacked = tf.stack(embeddings, 1);
+  tf.dispose(embeddings);
+  const data = await stacked.data();
+  stacked.dispose();
+  return data;
+}
