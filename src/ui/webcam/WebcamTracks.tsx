@@ -1,0 +1,37 @@
+import { STAGE_IDS } from '../../engine/types';
+import { useWebcamStore } from '../../store/webcam';
+import { identityLabel, stageText } from './labels';
+
+/** Per tracked person: how deep the anytime engine has got on them so far (it resumes across frames). */
+export function WebcamTracks() {
+  const people = useWebcamStore((s) => s.people);
+  if (people.length === 0) return null;
+  return (
+    <table className="webcam-tracks" data-testid="webcam-tracks">
+      <thead>
+        <tr>
+          <th>Track</th>
+          <th>Identity</th>
+          <th>Stage reached</th>
+          <th>Distance / threshold</th>
+        </tr>
+      </thead>
+      <tbody>
+        {people.map((p) => {
+          const reached = p.stage === null ? 0 : STAGE_IDS.indexOf(p.stage) + 1;
+          return (
+            <tr key={p.track}>
+              <td>#{p.track}</td>
+              <td>{identityLabel(p)}</td>
+              <td>
+                <meter min={0} max={STAGE_IDS.length} value={reached} title={`${reached} of ${STAGE_IDS.length} steps`} /> {stageText(p.stage)}
+                {p.stepsThisFrame > 0 && ` (+${p.stepsThisFrame} this frame)`}
+              </td>
+              <td>{p.decision?.distance != null ? `${p.decision.distance.toFixed(3)} / ${p.decision.threshold.toFixed(3)}` : '–'}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,99 @@
+// Sharing one frame's time budget between the detector and the people in view.
+//
+// How it is shared: the budget covers the whole frame. The detector runs first (its cost is measured, not
+// estimated); the engine gets what is left. That remainder is handed out one engine step at a time
+// (step = the next stage 1–4 of one person, or the fusion once all four are done), always to the person
+// whose answer is least certain: no answer yet before any answer, then the shallowest stage, then the
+// answer closest to the unknown threshold, then the person seen first. A person keeps the features of
+// the deepest stage reached and resumes from them in a later frame, so steps never repeat and, frame after
+// frame, a small budget still carries someone who stays in view to stage 4 and the fusion. A step is only
+// given when its calibrated cost (plus, for a person's first step in the frame, the crop and matching
+// overhead) fits in what is left; a step that does not fit for one person may still fit for another
+// (the fusion is cheap). Only when nothing fits at all does a person with no answer yet get stage 1 anyway.
+// People whose answer is complete (fused) only get steps after everyone else: a refresh on a newer crop,
+// finishing a refresh already started before beginning another.
+
+/** Steps to a complete answer: stages 1–4, then the fusion. */
+export const STEPS = 5;
+
+export interface PlanTrack {
+  id: number;
+  /** Steps already done on this person's current crop: 0 = none … 5 = fused. */
+  stepsDone: number;
+  /** Certainty of the current answer (see Decision.margin); null when there is no answer yet. */
+  margin: number | null;
+  /** Arrival order (the track id works: ids grow). */
+  order: number;
+  /** The answer is complete and these steps would recompute it on a newer crop. */
+  refresh?: boolean;
+}
+
+export interface PlanInput {
+  budgetMs: number;
+  /** Time already spent on this frame (grabbing it, the detector). */
+  elapsedMs: number;
+  /** Calibrated ms of each step: stages 1–4 alone, then the fusion. */
+  stepMs: readonly number[];
+  /** Per person given any step: cropping, reading the embedding back, matching it. */
+  perPersonMs: number;
+  tracks: readonly PlanTrack[];
+}
+
+export interface Allotment {
+  id: number;
+  /** Steps to run for this person in this frame (from its stepsDone on). */
+  steps: number;
+  /** Planned time for them, overhead included. */
+  ms: number;
+}
+
+/** The plan for one frame, in the order the people should be run (most uncertain first). */
+export function planFrame(input: PlanInput): Allotment[] {
+  let left = input.budgetMs - input.elapsedMs;
+  const state = input.tracks.map((t) => ({ track: t, done: t.stepsDone, allot: { id: t.id, steps: 0, ms: 0 }, blocked: false }));
+  const order: Allotment[] = [];
+  for (;;) {
+    const open = state.filter((s) => !s.blocked && s.done < STEPS);
+    if (open.length === 0) break;
+    open.sort((a, b) => compareUncertainty({ ...a.track, stepsDone: a.done }, { ...b.track, stepsDone: b.done }));
+    const next = open[0];
+    const cost = input.stepMs[next.done] + (next.allot.steps === 0 ? input.perPersonMs : 0);
+    if (cost > left) {
+      next.blocked = true;
+      continue;
+    }
+    left -= cost;
+    next.done += 1;
+    next.allot.steps += 1;
+    next.allot.ms += cost;
+    if (next.allot.steps === 1) order.push(next.allot);
+  }
+  if (order.length === 0) {
+    // Nothing fits: a person without any answer still gets stage 1 (this frame overruns), because an
+    // answer late beats none; people who have an answer keep it.
+    const waiting = state.filter((s) => s.done === 0 && !s.track.refresh).sort((a, b) => compareUncertainty(a.track, b.track))[0];
+    if (waiting) order.push({ id: waiting.track.id, steps: 1, ms: input.stepMs[0] + input.perPersonMs });
+  }
+  return order;
+}
+
+/** Negative when `a` is less certain than `b` (so it should get the next step). */
+export function compareUncertainty(a: PlanTrack, b: PlanTrack): number {
+  const refresh = Number(a.refresh ?? false) - Number(b.refresh ?? false);
+  if (refresh !== 0) return refresh;
+  if (a.refresh) return b.stepsDone - a.stepsDone || a.order - b.order;
+  if (a.stepsDone !== b.stepsDone) return a.stepsDone - b.stepsDone;
+  const ma = a.margin ?? 0;
+  const mb = b.margin ?? 0;
+  if (ma !== mb) return ma - mb;
+  return a.order - b.order;
+}
+
+/**
+ * Deadlines while running the plan: a person may use their planned time plus whatever earlier people left
+ * unused, but never the time still planned for the people after them, nor past the frame's end.
+ */
+export function deadlineFor(allotments: readonly Allotment[], index: number, frameLeftMs: number): number {
+  const reservedAfter = allotments.slice(index + 1).reduce((sum, a) => sum + a.ms, 0);
+  return Math.max(0, frameLeftMs - reservedAfter);
+}

@@ -1,0 +1,327 @@
+// One webcam frame, start to finish, within the frame budget: grab → detect people (input size chosen
+// for the budget, detectorSize.ts) → track them → share what is left of the budget between them
+// (budget.ts) → resume each chosen person's staged pass → match the deepest embedding against the gallery
+// → decide identity or "unknown".
+
+import * as tf from '@tensorflow/tfjs';
+import type { Calibration, DareModel, Match, StageId } from '../engine';
+import { deadlineFor, planFrame } from './budget';
+import { RunningCost } from './costs';
+import { cropPerson } from './crop';
+import type { PersonDetector } from './detector';
+import { DetectorSizer } from './detectorSize';
+import type { Box, Size } from './geometry';
+import { decide, type Decision, type UnknownThresholds } from './threshold';
+import { IouTracker, type Track } from './tracker';
+import { TrackReid } from './trackReid';
+
+/** The gallery as the pipeline sees it: nearest-neighbour search on the backend and entry identities. */
+export interface GalleryView {
+  /** Changes whenever entries are added or removed, so earlier matches are searched again. */
+  version: number;
+  size: number;
+  search(stage: StageId, embedding: Float32Array, k: number): Promise<Match[]>;
+  identityOf(entryId: string): string | undefined;
+}
+
+export interface FrameSettings {
+  budgetMs: number;
+  thresholds: UnknownThresholds;
+  /** The user's adjustment of the calibrated thresholds (1 = as calibrated). */
+  thresholdScale: number;
+}
+
+export interface PersonView {
+  track: number;
+  box: Box;
+  /** Deepest stage reached on this person so far (null: none yet). */
+  stage: StageId | null;
+  decision: Decision | null;
+  /** Engine steps run on this person in this frame. */
+  stepsThisFrame: number;
+}
+
+export interface FrameReport {
+  index: number;
+  frame: Size;
+  budgetMs: number;
+  totalMs: number;
+  /** Turning the video frame into a tensor. */
+  grabMs: number;
+  /** The detector alone. */
+  detectorMs: number;
+  /** The detector input's longer side used for this frame. */
+  detectorSide: number;
+  /** Everything after the detector: crops, engine steps, matching. */
+  engineMs: number;
+  /** What this frame would have needed at least to stay in budget: grabbing it, the detector and stage 1
+   * of one person (the benchmark's "budget is at least the detector's cost plus stage 1"). */
+  floorMs: number;
+  /** Engine ms spent on each person that got steps in this frame. */
+  perPerson: { track: number; steps: number; ms: number }[];
+  overran: boolean;
+  people: PersonView[];
+}
+
+/** A frame: a tensor ([h, w, 3] RGB, not disposed) or anything tf.browser.fromPixels takes (a video). */
+export type FrameSource = tf.Tensor3D | Parameters<typeof tf.browser.fromPixels>[0];
+
+export interface PipelineDeps {
+  detector: PersonDetector;
+  model: DareModel;
+  calibration: Calibration;
+  gallery: () => GalleryView;
+}
+
+/** A complete answer is recomputed on a newer crop, with spare budget only, once it is this many frames
+ * old: people turn, or come fully into view after being cut by the frame's edge. */
+const REFRESH_AFTER_FRAMES = 30;
+
+interface Capture {
+  count: number;
+  every: number;
+  seen: number;
+  crops: tf.Tensor3D[];
+  resolve: (crops: tf.Tensor3D[]) => void;
+  reject: (e: Error) => void;
+}
+
+export class WebcamPipeline {
+  private readonly tracker = new IouTracker();
+  private readonly reid = new Map<number, TrackReid>();
+  private readonly sizer = new DetectorSizer();
+  private sizedFor: Size | null = null;
+  /** Learned from this pipeline's own runs, starting from the engine's calibration. */
+  private readonly stepCosts: RunningCost[];
+  /** Per person given steps: the crop, reading embeddings back, the gallery search. */
+  private readonly perPerson = new RunningCost(2, 0.2);
+  private frames = 0;
+  /** Crops being collected for enrollments, by track id. */
+  private readonly captures = new Map<number, Capture>();
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.stepCosts = deps.calibration.stepCosts(false).map((ms) => new RunningCost(ms));
+  }
+
+  /** Measures the detector at each input size for frames of this size (called by process() when the
+   * size changes; call it ahead, e.g. while the camera starts, to keep the first frames in budget). */
+  async prepare(frame: Size): Promise<void> {
+    const blank = tf.fill([frame.height, frame.width, 3], 128) as tf.Tensor3D;
+    try {
+      for (const side of this.sizer.sides) {
+        await this.deps.detector.detect(blank, side); // first run at a shape compiles / allocates
+        const t0 = performance.now();
+        await this.deps.detector.detect(blank, side);
+        this.sizer.setBaseline(side, performance.now() - t0);
+      }
+    } finally {
+      blank.dispose();
+    }
+    this.sizedFor = { ...frame };
+  }
+
+  async process(source: FrameSource, settings: FrameSettings): Promise<FrameReport> {
+    if (source instanceof tf.Tensor) {
+      await this.ensurePrepared(source.shape[1], source.shape[0]);
+      return this.processTensor(source, settings, performance.now());
+    }
+    const size = frameSize(source);
+    await this.ensurePrepared(size.width, size.height);
+    const t0 = performance.now();
+    const frame = tf.tidy(() => tf.browser.fromPixels(source).toFloat());
+    try {
+      return await this.processTensor(frame, settings, t0);
+    } finally {
+      frame.dispose();
+    }
+  }
+
+  private async ensurePrepared(width: number, height: number): Promise<void> {
+    if (this.sizedFor?.width !== width || this.sizedFor.height !== height) await this.prepare({ width, height });
+  }
+
+  private reserveMs(): number {
+    return this.stepCosts[0].cautious + this.perPerson.cautious;
+  }
+
+  private async processTensor(frame: tf.Tensor3D, settings: FrameSettings, t0: number): Promise<FrameReport> {
+    const [height, width] = frame.shape;
+    const side = this.sizer.choose(settings.budgetMs - (performance.now() - t0), this.reserveMs());
+    const tDetect = performance.now();
+    const grabMs = tDetect - t0;
+    const detections = await this.deps.detector.detect(frame, side);
+    const detectorMs = performance.now() - tDetect;
+    this.sizer.observe(side, detectorMs);
+
+    const { inView, ended } = this.tracker.update(detections);
+    for (const id of ended) this.forget(id);
+    for (const t of inView) if (!this.reid.has(t.id)) this.reid.set(t.id, new TrackReid(t.id));
+    this.capture(frame, inView);
+
+    const gallery = this.deps.gallery();
+    const stepMs = this.stepCosts.map((c) => c.cautious);
+    const plan = planFrame({
+      budgetMs: settings.budgetMs,
+      elapsedMs: performance.now() - t0,
+      stepMs,
+      perPersonMs: this.perPerson.cautious,
+      tracks: inView.flatMap((t) => {
+        const r = this.reid.get(t.id)!;
+        const margin = r.decision ? r.decision.margin : null;
+        if (!r.complete) return [{ id: t.id, stepsDone: r.stepsDone, margin, order: t.id }];
+        if (r.refreshing) return [{ id: t.id, stepsDone: r.stepsDone, margin, order: t.id, refresh: true }];
+        const due = this.frames - r.cropFrame >= REFRESH_AFTER_FRAMES;
+        return due ? [{ id: t.id, stepsDone: 0, margin, order: t.id, refresh: true }] : [];
+      }),
+    });
+
+    const perPerson: FrameReport['perPerson'] = [];
+    const boxes = new Map(inView.map((t) => [t.id, t.box]));
+    for (let i = 0; i < plan.length; i++) {
+      const start = performance.now();
+      const deadline = deadlineFor(plan, i, settings.budgetMs - (start - t0));
+      const r = this.reid.get(plan[i].id)!;
+      const steps = await this.advance(r, frame, boxes.get(r.id)!, stepMs, deadline, start);
+      if (steps.answered) await this.match(r, gallery);
+      const ms = performance.now() - start;
+      perPerson.push({ track: r.id, steps: steps.count, ms });
+      this.perPerson.observe(ms - steps.ms);
+    }
+    // Matches made against an older gallery (someone was enrolled since) are searched again while time
+    // is left; the embedding is already there, so only the search costs.
+    for (const t of inView) {
+      const r = this.reid.get(t.id)!;
+      if (!r.embedding || r.matchedVersion === gallery.version) continue;
+      if (performance.now() - t0 + this.perPerson.cautious > settings.budgetMs) break;
+      await this.match(r, gallery);
+    }
+
+    const totalMs = performance.now() - t0;
+    const stepsBy = new Map(perPerson.map((p) => [p.track, p.steps]));
+    return {
+      index: this.frames++,
+      frame: { width, height },
+      budgetMs: settings.budgetMs,
+      totalMs,
+      grabMs,
+      detectorMs,
+      detectorSide: side,
+      engineMs: totalMs - grabMs - detectorMs,
+      floorMs: grabMs + detectorMs + this.stepCosts[0].mean,
+      perPerson,
+      overran: totalMs > settings.budgetMs,
+      people: inView.map((t) => this.view(t, settings, stepsBy.get(t.id) ?? 0)),
+    };
+  }
+
+  /** Runs steps on one person while the next step's cautious cost (plus the matching after it) fits
+   * before `deadline` (ms from `start`); the first planned step always runs. A person without a pass in
+   * progress (no answer yet, or a complete one due for a refresh) starts one on this frame's crop. */
+  private async advance(
+    r: TrackReid,
+    frame: tf.Tensor3D,
+    box: Box,
+    stepMs: readonly number[],
+    deadline: number,
+    start: number,
+  ): Promise<{ count: number; ms: number; answered: boolean }> {
+    let count = 0;
+    let ms = 0;
+    let answered = false;
+    let crop: tf.Tensor3D | null = null;
+    try {
+      if (!r.passActive) {
+        crop = cropPerson(frame, box, this.deps.model.meta.input);
+        r.begin(this.deps.model, crop, this.frames);
+      }
+      while (r.passActive && (count === 0 || performance.now() - start + stepMs[r.stepsDone] + this.perPerson.cautious <= deadline)) {
+        const step = r.stepsDone;
+        const done = await r.step();
+        this.stepCosts[step].observe(done.ms);
+        ms += done.ms;
+        answered ||= done.answered;
+        count++;
+        if (crop) {
+          crop.dispose(); // the pass made its own batch from it in the first step
+          crop = null;
+        }
+      }
+    } finally {
+      crop?.dispose();
+    }
+    return { count, ms, answered };
+  }
+
+  private async match(r: TrackReid, gallery: GalleryView): Promise<void> {
+    if (!r.embedding || r.stage === null) return;
+    r.matchedVersion = gallery.version;
+    if (gallery.size === 0) {
+      r.nearest = undefined;
+      return;
+    }
+    const [best] = await gallery.search(r.stage, r.embedding, 1);
+    const identity = best && gallery.identityOf(best.id);
+    r.nearest = best && identity !== undefined ? { identity, entryId: best.id, distance: best.distance } : undefined;
+  }
+
+  private view(t: Track, settings: FrameSettings, stepsThisFrame: number): PersonView {
+    const r = this.reid.get(t.id)!;
+    // Recomputed every frame (cheap) so that moving the threshold slider acts at once.
+    r.decision = r.stage === null ? null : decide(r.nearest, settings.thresholds, r.stage, settings.thresholdScale);
+    return { track: t.id, box: t.box, stage: r.stage, decision: r.decision, stepsThisFrame };
+  }
+
+  /** Keeps a crop of each track being captured, every `every` frames (cheap: one cropAndResize). */
+  private capture(frame: tf.Tensor3D, inView: readonly Track[]): void {
+    for (const t of inView) {
+      const c = this.captures.get(t.id);
+      if (!c || c.seen++ % c.every !== 0) continue;
+      c.crops.push(cropPerson(frame, t.box, this.deps.model.meta.input));
+      if (c.crops.length >= c.count) {
+        this.captures.delete(t.id);
+        c.resolve(c.crops);
+      }
+    }
+  }
+
+  /**
+   * Crops of one tracked person from the next frames it is in view in (`count` of them, `every` frames
+   * apart so the poses differ), as [h, w, 3] float32 at the model's size; the caller disposes them.
+   * Rejects when the person leaves the view first.
+   */
+  captureCrops(track: number, count: number, every: number): Promise<tf.Tensor3D[]> {
+    this.cancelCapture(track, 'another capture of this person started');
+    return new Promise((resolve, reject) => this.captures.set(track, { count, every, seen: 0, crops: [], resolve, reject }));
+  }
+
+  private cancelCapture(track: number, reason: string): void {
+    const c = this.captures.get(track);
+    if (!c) return;
+    this.captures.delete(track);
+    tf.dispose(c.crops);
+    c.reject(new Error(reason));
+  }
+
+  private forget(id: number): void {
+    this.reid.get(id)?.dispose();
+    this.reid.delete(id);
+    this.cancelCapture(id, 'the person left the view');
+  }
+
+  /** Forgets every person (freeing their backend memory); the detector sizing is kept. */
+  reset(): void {
+    for (const id of [...this.reid.keys()]) this.forget(id);
+    for (const id of [...this.captures.keys()]) this.cancelCapture(id, 'the camera stopped');
+    this.tracker.reset();
+  }
+
+  /** Frees every person's backend memory (the detector and the model belong to the caller). */
+  dispose(): void {
+    this.reset();
+  }
+}
+
+function frameSize(source: Exclude<FrameSource, tf.Tensor3D>): Size {
+  if (typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement) return { width: source.videoWidth, height: source.videoHeight };
+  return { width: source.width, height: source.height };
+}

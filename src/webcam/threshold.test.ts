@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { l2Normalise } from '../engine/vectors';
+import { balancedThreshold, calibrateThresholds, decide, DEFAULT_THRESHOLDS, type LabelledEmbeddings, type UnknownThresholds } from './threshold';
+
+const FIXED: UnknownThresholds = { perStage: { '1': 1.2, '2': 1.1, '3': 1.0, '4': 0.9, fused: 0.8 }, source: 'gallery', positives: 1, negatives: 1 };
+
+describe('decide', () => {
+  it('names the nearest identity only below the threshold of the answer’s stage', () => {
+    expect(decide({ identity: 'ann', distance: 0.85 }, FIXED, 'fused', 1).identity).toBeNull();
+    expect(decide({ identity: 'ann', distance: 0.85 }, FIXED, 4, 1).identity).toBe('ann');
+    expect(decide({ identity: 'ann', distance: 0.85 }, FIXED, 1, 1)).toMatchObject({ identity: 'ann', distance: 0.85, threshold: 1.2 });
+  });
+
+  it('follows the user’s adjustment of the threshold', () => {
+    expect(decide({ identity: 'ann', distance: 0.85 }, FIXED, 'fused', 1.1).identity).toBe('ann');
+    expect(decide({ identity: 'ann', distance: 0.85 }, FIXED, 4, 0.9).identity).toBeNull();
+  });
+
+  it('is unknown with an empty gallery', () => {
+    expect(decide(undefined, FIXED, 2, 1)).toMatchObject({ identity: null, distance: null });
+  });
+
+  it('measures certainty as the relative distance from the threshold', () => {
+    expect(decide({ identity: 'ann', distance: 0.4 }, FIXED, 'fused', 1).margin).toBeCloseTo(0.5);
+    expect(decide({ identity: 'ann', distance: 1.2 }, FIXED, 'fused', 1).margin).toBeCloseTo(0.5);
+    expect(decide({ identity: 'ann', distance: 0.8 }, FIXED, 'fused', 1).margin).toBeCloseTo(0);
+  });
+});
+
+describe('balancedThreshold', () => {
+  it('falls between separable same-identity and different-identity distances', () => {
+    const t = balancedThreshold([0.2, 0.3, 0.4], [0.9, 1.0, 1.3, 1.4, 1.5, 1.6]);
+    expect(t).toBeGreaterThan(0.4);
+    expect(t).toBeLessThan(0.9);
+  });
+
+  it('weighs both error rates equally when the pairs overlap', () => {
+    // Many negatives at 0.5 would dominate a plain error count; balanced, the threshold stays above the
+    // positives' bulk.
+    const pos = [0.3, 0.35, 0.4, 0.6];
+    const neg = [...Array(50).fill(0.55), ...Array(50).fill(1.2)];
+    const t = balancedThreshold(pos, neg);
+    expect(t).toBeGreaterThan(0.4);
+    expect(t).toBeLessThan(0.55);
+  });
+});
+
+/** A unit vector near direction `axis` (a person), tilted by `jitter` along `axis + 1` (another view). */
+function emb(axis: number, jitter: number): Float32Array {
+  const v = new Float32Array(128);
+  v[axis] = 1;
+  v[axis + 1] = jitter;
+  return l2Normalise(v);
+}
+
+function entry(identity: string, axis: number, jitter: number): LabelledEmbeddings {
+  const e = emb(axis, jitter);
+  return { identity, embeddings: { '1': e, '2': e, '3': e, '4': e, fused: e } };
+}
+
+describe('calibrateThresholds', () => {
+  it('calibrates each stage on the gallery’s own pairs', () => {
+    const t = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0), entry('b', 10, 0.2), entry('c', 20, 0.1)]);
+    expect(t.source).toBe('gallery');
+    expect(t.positives).toBe(2);
+    expect(t.negatives).toBe(8);
+    // Same-person distances are ≤ 0.3 here and different-person ones ≈ 1.41.
+    for (const v of Object.values(t.perStage)) {
+      expect(v).toBeGreaterThan(0.3);
+      expect(v).toBeLessThan(1.38);
+    }
+  });
+
+  it('uses the defaults until the gallery has both a repeated identity and two identities', () => {
+    expect(calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3)])).toMatchObject({ source: 'default', perStage: DEFAULT_THRESHOLDS });
+    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)])).toMatchObject({ source: 'default', perStage: DEFAULT_THRESHOLDS });
+  });
+});

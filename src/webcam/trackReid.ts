@@ -1,0 +1,82 @@
+// What the pipeline knows about one tracked person: the staged pass that is resumed from frame to frame
+// (its feature map stays on the backend between frames), the answer (the deepest embedding so far), and
+// its match. Once the answer is complete (fused), a later pass on a fresh crop may refresh it: the person
+// may have turned, or come fully into view; the old answer stands until the new pass is complete too.
+
+import type { DareModel, PixelSource } from '../engine';
+// StagedPass is the engine's resumable step-by-step pass; the anytime runner only runs a pass to a
+// deadline in one go, while a track needs to continue its pass in a later frame.
+import { finishEmbeddings, StagedPass, STEP_COUNT } from '../engine/staged';
+import type { StageId } from '../engine/types';
+import type { Decision } from './threshold';
+
+export interface Nearest {
+  identity: string;
+  entryId: string;
+  distance: number;
+}
+
+const depth = (stage: StageId | null): number => (stage === null ? 0 : stage === 'fused' ? STEP_COUNT : stage);
+
+export class TrackReid {
+  private pass: StagedPass | null = null;
+  /** The answer's stage: the deepest reached on this person (null before the first step). */
+  stage: StageId | null = null;
+  embedding: Float32Array | null = null;
+  nearest: Nearest | undefined = undefined;
+  decision: Decision | null = null;
+  /** The gallery version `nearest` was searched in; a different one means it must be searched again. */
+  matchedVersion = -1;
+  /** Frame whose crop the answer (or, before the first answer, the pass) comes from. */
+  cropFrame = 0;
+  private passStartFrame = 0;
+
+  constructor(readonly id: number) {}
+
+  /** Steps done on the pass in progress (or on the answer's pass when none is in progress). */
+  get stepsDone(): number {
+    return this.pass ? this.pass.done : depth(this.stage);
+  }
+
+  get passActive(): boolean {
+    return this.pass !== null;
+  }
+
+  get complete(): boolean {
+    return this.stage === 'fused';
+  }
+
+  /** True while a complete answer is being recomputed on a newer crop. */
+  get refreshing(): boolean {
+    return this.complete && this.pass !== null;
+  }
+
+  /** Starts a pass on a crop ([h, w, 3] at the model's size; the caller owns it and may dispose it
+   * after the first step) taken in frame `frame`. */
+  begin(model: DareModel, crop: PixelSource, frame: number): void {
+    this.pass?.dispose();
+    this.pass = new StagedPass(model, [crop], false);
+    this.passStartFrame = frame;
+    if (!this.complete) this.cropFrame = frame;
+  }
+
+  /** Runs the next step of the pass in progress; returns its measured ms and whether the answer changed. */
+  async step(): Promise<{ ms: number; answered: boolean }> {
+    if (!this.pass) throw new Error(`track ${this.id}: no crop to embed`);
+    const { stage, values, ms } = await this.pass.step();
+    const [embedding] = finishEmbeddings(values, this.pass.rows, false);
+    const answered = depth(stage) >= depth(this.stage);
+    if (answered) {
+      this.stage = stage;
+      this.embedding = embedding;
+      this.cropFrame = this.passStartFrame;
+    }
+    if (this.pass.done >= STEP_COUNT) this.dispose();
+    return { ms, answered };
+  }
+
+  dispose(): void {
+    this.pass?.dispose();
+    this.pass = null;
+  }
+}
