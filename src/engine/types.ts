@@ -7,6 +7,8 @@ export interface BackendStatus {
   active: BackendName;
   /** Better backends that were tried and not used, with the reason (no adapter, init failed, forced…). */
   skipped: { name: BackendName; reason: string }[];
+  /** Optional detail on the active backend (WebGPU adapter, wasm SIMD/threads), for display. */
+  detail?: string;
 }
 
 export type StageId = 1 | 2 | 3 | 4 | 'fused';
@@ -31,6 +33,8 @@ export interface StageCosts {
   modelUrl: string;
   /** ms[0..3]: stage 1–4 alone (not cumulative); ms[4]: fusion. */
   ms: [number, number, number, number, number];
+  /** The same with flip TTA (image + mirror in one batch of 2); absent until measured or learned. */
+  flipMs?: [number, number, number, number, number];
   samples: number;
   updatedAt: number;
 }

@@ -1,0 +1,209 @@
+// npm run bench:engine [-- --backend wasm|cpu|webgpu] [--runs 50] [--model models/dare-mnv2] [--sizes 1000,10000,100000]
+//                      [--search-runs 20] [--no-flip]   (SwiftShader WebGPU is slow: --no-flip saves half the time)
+//
+// Latency of each anytime step and of the full model (median after warm-up), the staged run against one
+// monolithic forward (the price of being able to stop after any stage), and gallery search over 1k / 10k
+// / 100k entries. Prints a table and writes bench/results/engine-<backend>.json.
+import * as tf from '@tensorflow/tfjs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from '../src/engine/calibration';
+import { AnytimeRunner, Calibration, GalleryIndex, memoryCostStorage, STAGE_IDS, stageKey, warmUp, type BackendName, type StageKey } from '../src/engine/index';
+import { installNodeWebgpu } from '../src/engine/node/nodeWebgpu';
+import { loadModel, MODEL_DIR, noiseImage, useBackend } from '../src/engine/node/testModel';
+import { prepareBatch, runMonolithic, StagedPass, STEP_COUNT } from '../src/engine/staged';
+import { l2Normalise } from '../src/engine/vectors';
+
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    runs: { type: 'string', default: '50' },
+    model: { type: 'string', default: MODEL_DIR },
+    'search-runs': { type: 'string', default: '20' },
+    sizes: { type: 'string', default: '1000,10000,100000' },
+    'no-flip': { type: 'boolean', default: false },
+  },
+});
+const backendName = args.backend as BackendName;
+if (!['wasm', 'cpu', 'webgpu'].includes(backendName)) throw new Error(`--backend must be wasm, cpu or webgpu (WebGL needs a browser), not ${backendName}`);
+const RUNS = Math.max(20, Number(args.runs));
+const SEARCH_RUNS = Math.max(5, Number(args['search-runs']));
+const GALLERY_SIZES = args.sizes.split(',').map(Number);
+const K = 10;
+
+const icd = backendName === 'webgpu' ? await installNodeWebgpu() : undefined;
+const status = await useBackend(backendName);
+if (status.active !== backendName) throw new Error(`${backendName} did not start: ${JSON.stringify(status.skipped)}`);
+const model = await loadModel(resolve(args.model));
+await warmUp(model);
+const image = noiseImage(model.meta.input.width, model.meta.input.height, 7);
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const fmt = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
+
+/** ms of `fn`, awaited. */
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function stagedPass(flip: boolean): Promise<number[]> {
+  const pass = new StagedPass(model, [image], flip);
+  try {
+    const ms: number[] = [];
+    for (let i = 0; i < STEP_COUNT; i++) ms.push((await pass.step()).ms);
+    return ms;
+  } finally {
+    pass.dispose();
+  }
+}
+
+/** One execute() for all five embeddings, read back once: the fastest a full embed can be. */
+async function monolithic(flip: boolean): Promise<void> {
+  const out = tf.tidy(() => tf.stack(runMonolithic(model, prepareBatch(model, [image], flip))));
+  await out.data();
+  out.dispose();
+}
+
+// --- model latency: staged and monolithic interleaved, so that load on the machine hits both alike ---
+interface ModelFigures {
+  stepMs: number[];
+  stepMinMs: number[];
+  stagedMs: number;
+  stagedMinMs: number;
+  monolithicMs: number;
+  monolithicMinMs: number;
+  /** Median over back-to-back pairs of (staged − monolithic) / monolithic: the two runs of a pair see
+   * about the same load from the rest of the machine, which the medians of each alone do not. */
+  overheadPct: number;
+}
+
+async function modelFigures(flip: boolean): Promise<ModelFigures> {
+  const steps: number[][] = Array.from({ length: STEP_COUNT }, () => []);
+  const staged: number[] = [];
+  const mono: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const ms = await stagedPass(flip);
+    ms.forEach((m, i) => steps[i].push(m));
+    staged.push(ms.reduce((a, b) => a + b, 0));
+    mono.push(await time(() => monolithic(flip)));
+  }
+  return {
+    stepMs: steps.map(median),
+    stepMinMs: steps.map((s) => Math.min(...s)),
+    stagedMs: median(staged),
+    stagedMinMs: Math.min(...staged),
+    monolithicMs: median(mono),
+    monolithicMinMs: Math.min(...mono),
+    overheadPct: median(staged.map((st, r) => (100 * (st - mono[r])) / mono[r])),
+  };
+}
+
+const progress = (what: string) => console.error(`… ${what}`);
+progress('model latency');
+const plain = await modelFigures(false);
+const flip = args['no-flip'] ? null : await modelFigures(true);
+
+progress('calibration, runner, batch');
+const runner = new AnytimeRunner(model, await Calibration.open(model, backendName, memoryCostStorage(), { measureFlip: flip !== null }));
+/** ms of each of `n` sequential awaited calls of `fn`. */
+async function timeRuns(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = [];
+  for (let r = 0; r < n; r++) ms.push(await time(fn));
+  return ms;
+}
+const runnerMs = median(await timeRuns(RUNS, () => runner.embed(image, { deadlineMs: Infinity })));
+const BATCH = 32;
+const batchImages = Array.from({ length: BATCH }, (_, i) => noiseImage(image.width, image.height, i + 1));
+await runner.embedAllBatch(batchImages);
+const batchMs = median(await timeRuns(5, () => runner.embedAllBatch(batchImages)));
+
+// --- gallery search ---
+let seed = 1;
+const random = () => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 2 ** 32 - 0.5;
+};
+const randomVector = () => l2Normalise(Float32Array.from({ length: 128 }, random));
+
+interface SearchFigures {
+  entries: number;
+  addMs: number;
+  searchMs: number;
+  searchAllMs: number;
+}
+const search: SearchFigures[] = [];
+const index = new GalleryIndex();
+for (const size of GALLERY_SIZES) {
+  progress(`search over ${size} entries`);
+  const addMs = await time(async () => {
+    while (index.size < size) {
+      const v = randomVector(); // the same vector for all five stages: the search cost does not care
+      index.add(`e${index.size}`, Object.fromEntries(STAGE_IDS.map((s) => [stageKey(s), v])) as Record<StageKey, Float32Array>);
+    }
+    await index.search(1, randomVector(), K); // includes the upload of the rows still pending
+  });
+  const queries = Object.fromEntries(STAGE_IDS.map((s) => [stageKey(s), randomVector()]));
+  await index.searchAll(queries, K);
+  const one: number[] = [];
+  const all: number[] = [];
+  for (let r = 0; r < SEARCH_RUNS; r++) {
+    one.push(await time(() => index.search('fused', randomVector(), K)));
+    all.push(await time(() => index.searchAll(queries, K)));
+  }
+  search.push({ entries: size, addMs, searchMs: median(one), searchAllMs: median(all) });
+}
+index.dispose();
+
+// --- report ---
+const device = backendName === 'webgpu' ? `WebGPU via Dawn (${status.detail ?? 'adapter ?'}; VK_ICD_FILENAMES=${icd ?? 'unset'})` : `${backendName} (${status.detail ?? 'Node'})`;
+const lines = [
+  `engine benchmark — backend ${device}, ${cpus().length} CPU(s), model ${args.model} (${(model.weightBytes / 1e6).toFixed(1)} MB)`,
+  `medians of ${RUNS} runs after warm-up, 1 image ${model.meta.input.height}×${model.meta.input.width}, times in ms`,
+  '',
+  '| step | median | min | median, flip TTA |',
+  '| --- | ---: | ---: | ---: |',
+  ...plain.stepMs.map((ms, i) => `| ${i < 4 ? `stage ${i + 1}` : 'fusion'} | ${ms.toFixed(2)} | ${plain.stepMinMs[i].toFixed(2)} | ${fmt(flip?.stepMs[i])} |`),
+  `| staged total (5 steps, each read back) | ${plain.stagedMs.toFixed(2)} | ${plain.stagedMinMs.toFixed(2)} | ${fmt(flip?.stagedMs)} |`,
+  `| monolithic forward (1 execute, 1 read-back) | ${plain.monolithicMs.toFixed(2)} | ${plain.monolithicMinMs.toFixed(2)} | ${fmt(flip?.monolithicMs)} |`,
+  `| staged overhead (median of paired runs) | ${plain.overheadPct.toFixed(1)} % | | ${flip ? `${flip.overheadPct.toFixed(1)} %` : '–'} |`,
+  `| AnytimeRunner.embed, deadline ∞ | ${runnerMs.toFixed(2)} | | |`,
+  `| embedAllBatch, per image in a batch of ${BATCH} | ${(batchMs / BATCH).toFixed(2)} | | |`,
+  '',
+  `| gallery entries | add all (ms) | search 1 stage, top ${K} (ms) | search all 5 stages (ms) |`,
+  '| ---: | ---: | ---: | ---: |',
+  ...search.map((s) => `| ${s.entries.toLocaleString('en')} | ${s.addMs.toFixed(0)} | ${s.searchMs.toFixed(2)} | ${s.searchAllMs.toFixed(2)} |`),
+];
+console.log(lines.join('\n'));
+
+const results = {
+  backend: backendName,
+  device,
+  cpus: cpus().length,
+  model: args.model,
+  runs: RUNS,
+  date: new Date().toISOString(),
+  steps: plain.stepMs.map((x) => round(x)),
+  stepsMin: plain.stepMinMs.map((x) => round(x)),
+  stepsFlip: flip?.stepMs.map((x) => round(x)),
+  stagedMs: round(plain.stagedMs),
+  stagedMinMs: round(plain.stagedMinMs),
+  monolithicMs: round(plain.monolithicMs),
+  monolithicMinMs: round(plain.monolithicMinMs),
+  overheadPct: round(plain.overheadPct, 1),
+  stagedFlipMs: flip && round(flip.stagedMs),
+  monolithicFlipMs: flip && round(flip.monolithicMs),
+  overheadFlipPct: flip && round(flip.overheadPct, 1),
+  runnerEmbedMs: round(runnerMs),
+  batchPerImageMs: round(batchMs / BATCH),
+  search: search.map((s) => ({ ...s, addMs: round(s.addMs, 0), searchMs: round(s.searchMs), searchAllMs: round(s.searchAllMs) })),
+};
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `engine-${backendName}.json`);
+await mkdir(dirname(out), { recursive: true });
+await writeFile(out, JSON.stringify(results, null, 2) + '\n');
+console.log(`\nwrote ${out}`);
+model.dispose();

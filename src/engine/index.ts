@@ -1,0 +1,38 @@
+// Public API of the engine: the only module the stores and the UI import from src/engine.
+//
+// Typical use (the store does this once, then again when the user forces another backend):
+//
+//   const engine = await createEngine({
+//     modelUrl: '/models/dare-mnv2/model.json',
+//     wasmPaths: '/tfjs-wasm/',                    // folder the app serves the tfjs-backend-wasm .wasm files from
+//     storage: { get, set },                       // idb-keyval's get/set: calibrated costs survive reloads
+//     onProgress: (p) => …,                        // { phase: 'backend' | 'download' | 'warmup' | 'calibrate', fraction }
+//   });
+//   engine.backend        // BackendStatus: active backend + why better ones were skipped
+//   engine.costs()        // StageCosts: calibrated ms per step on this device
+//   stageForBudget(engine.costs(), 40)             // which stage a 40 ms budget reaches
+//   const r = await engine.runner.embed(pixels, { deadlineMs: 40 });   // EmbedResult (types.ts)
+//   const all = await engine.runner.embedAll(pixels);                  // all five, for a gallery entry
+//   const index = new GalleryIndex();              // per-stage [N,128] matrices on the backend
+//   index.add(entry.id, entry.embeddings);
+//   index.search(r.stage, r.embedding, 10);        // Promise<Match[]>
+//   index.searchAll(r.embeddings, 10);             // all computed stages at once, side by side
+//   engine.dispose(); index.dispose();             // before switching backend (then create both again)
+
+export * from './types';
+export { initBackend, type BackendOptions } from './backend';
+export { loadDareModel, parseDareMetadata, ModelLoadError, type DareModel, type LoadModelOptions, type ModelLoadErrorKind } from './model';
+export { toImageTensor, type PixelSource, type RgbaPixels } from './pixels';
+export { AnytimeRunner, type EmbedAllOptions } from './runner';
+export { warmUp } from './warmup';
+export {
+  Calibration,
+  memoryCostStorage,
+  stageForBudget,
+  budgetForStage,
+  type CostStorage,
+  type CalibrateOptions,
+} from './calibration';
+export { GalleryIndex, type GalleryIndexOptions } from './matcher';
+export { l2Normalise, euclideanDistance } from './vectors';
+export { createEngine, type Engine, type EngineOptions, type EngineProgress } from './engine';

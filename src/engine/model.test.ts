@@ -1,0 +1,184 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashBytes, loadDareModel, ModelLoadError, parseDareMetadata, type ModelLoadErrorKind } from './model';
+import { fileFetch, modelJsonUrl } from './node/fileFetch';
+import { loadModel, MODEL_DIR, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
+import { prepareBatch, runMonolithic } from './staged';
+import { l2Normalise } from './vectors';
+
+const FP16_DIR = join(MODEL_DIR, '../dare-mnv2-fp16');
+
+const GOOD_META = {
+  input: { name: 'image', height: 128, width: 64 },
+  stages: [1, 2, 3, 4].map((s) => ({ features: `stage${s}/features`, embedding: `stage${s}/embedding`, macs: s * 1e6 })),
+  fused: { embedding: 'fused/embedding', weights: [0.25, 0.25, 0.25, 0.25] },
+  distance: 'euclidean-l2normalised',
+  version: 1,
+};
+const NODES = new Set(['image', ...GOOD_META.stages.flatMap((s) => [s.features, s.embedding]), 'fused/embedding']);
+
+let dir: string;
+
+async function writeModelDir(name: string, modelJson: unknown, shards: Record<string, Uint8Array> = {}): Promise<string> {
+  const d = join(dir, name);
+  await mkdir(d);
+  await writeFile(join(d, 'model.json'), typeof modelJson === 'string' ? modelJson : JSON.stringify(modelJson));
+  for (const [file, bytes] of Object.entries(shards)) await writeFile(join(d, file), bytes);
+  return modelJsonUrl(d);
+}
+
+async function loadError(url: string, fetchFn: typeof fetch = fileFetch): Promise<ModelLoadError> {
+  const e = await loadDareModel(url, { fetch: fetchFn }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(ModelLoadError);
+  return e as ModelLoadError;
+}
+
+const graphJson = (extra: object = {}) => ({
+  format: 'graph-model',
+  modelTopology: { node: [...NODES].map((name) => ({ name, op: 'Placeholder' })) },
+  weightsManifest: [],
+  ...extra,
+});
+
+describe('loadDareModel errors', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engine-model-test-'));
+    await useBackend('wasm');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const cases: [string, ModelLoadErrorKind, RegExp, () => Promise<string>][] = [
+    ['a missing model.json', 'http', /404 not found/, async () => modelJsonUrl(join(dir, 'does-not-exist'))],
+    ['a model.json that is not JSON', 'bad-json', /not valid JSON/, () => writeModelDir('badjson', '<html>oops</html>')],
+    ['a layers model', 'not-a-graph-model', /not a TF.js graph model/, () => writeModelDir('layers', { format: 'layers-model', modelTopology: {} })],
+    ['no userDefinedMetadata.dare', 'missing-metadata', /no userDefinedMetadata\.dare/, () => writeModelDir('nometa', graphJson({ userDefinedMetadata: { other: 1 } }))],
+    [
+      'metadata naming a node the graph lacks',
+      'invalid-metadata',
+      /stages\[2\]\.embedding: node 'stage3\/emb' is not in the graph/,
+      () =>
+        writeModelDir('badnode', graphJson({ userDefinedMetadata: { dare: { ...GOOD_META, stages: GOOD_META.stages.map((s, i) => (i === 2 ? { ...s, embedding: 'stage3/emb' } : s)) } } })),
+    ],
+    [
+      'a shard shorter than the manifest says',
+      'weights',
+      /hold 8 bytes, the manifest needs 16/,
+      () =>
+        writeModelDir(
+          'short',
+          graphJson({ userDefinedMetadata: { dare: GOOD_META }, weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }] }),
+          { 'w.bin': new Uint8Array(8) },
+        ),
+    ],
+    [
+      'a missing shard',
+      'http',
+      /weight shard .*nowhere\.bin: 404/,
+      () =>
+        writeModelDir('noshard', graphJson({ userDefinedMetadata: { dare: GOOD_META }, weightsManifest: [{ paths: ['nowhere.bin'], weights: [{ name: 'w', shape: [4], dtype: 'float32' }] }] })),
+    ],
+  ];
+  for (const [what, kind, message, url] of cases) {
+    it(`says so for ${what}`, async () => {
+      const e = await loadError(await url());
+      expect(e.kind).toBe(kind);
+      expect(e.message).toMatch(message);
+    });
+  }
+
+  it('says so when the network fails', async () => {
+    const offline: typeof fetch = async () => {
+      throw new TypeError('fetch failed');
+    };
+    const e = await loadError('https://example.invalid/model.json', offline);
+    expect(e.kind).toBe('network');
+    expect(e.message).toMatch(/could not fetch model https:\/\/example\.invalid\/model\.json: fetch failed/);
+  });
+});
+
+describe('parseDareMetadata', () => {
+  it('accepts the contract and returns it', () => {
+    expect(parseDareMetadata(GOOD_META, NODES)).toEqual(GOOD_META);
+  });
+  it.each([
+    [{ ...GOOD_META, distance: 'cosine' }, /distance 'cosine' is not supported/],
+    [{ ...GOOD_META, version: 2 }, /version 2 is not supported/],
+    [{ ...GOOD_META, stages: GOOD_META.stages.slice(0, 3) }, /exactly 4 stages/],
+    [{ ...GOOD_META, input: { ...GOOD_META.input, height: 12.5 } }, /input\.height must be a positive integer/],
+    [{ ...GOOD_META, fused: { ...GOOD_META.fused, weights: [1, 2] } }, /fused\.weights must hold 4 numbers/],
+    [null, /dare must be an object/],
+  ])('rejects %#', (meta, message) => {
+    expect(() => parseDareMetadata(meta, NODES)).toThrow(message);
+  });
+});
+
+describe('hashBytes', () => {
+  it('is stable and changes with any byte', () => {
+    const a = new Uint8Array(1003).map((_, i) => i * 31);
+    const b = a.slice();
+    b[1001] ^= 1;
+    const c = a.slice();
+    c[4] ^= 128;
+    expect(hashBytes(a.buffer)).toBe(hashBytes(a.slice().buffer));
+    expect(new Set([hashBytes(a.buffer), hashBytes(b.buffer), hashBytes(c.buffer)]).size).toBe(3);
+    expect(hashBytes(a.buffer)).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe.skipIf(!modelAvailable)(withModel('loading the exported model'), () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('reads the metadata, reports byte progress and derives a stable modelId', async () => {
+    const fractions: number[] = [];
+    const url = modelJsonUrl(MODEL_DIR);
+    const model = await loadDareModel(url, { fetch: fileFetch, onProgress: (f) => fractions.push(f) });
+    try {
+      expect(model.meta.stages).toHaveLength(4);
+      expect(model.meta.input.name).toBe('image');
+      expect(model.modelId).toMatch(new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#[0-9a-f]{16}$`));
+      expect(fractions[0]).toBe(0);
+      expect(fractions.at(-1)).toBe(1);
+      expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1])).toBe(true);
+      const again = await loadModel();
+      expect(again.modelId).toBe(model.modelId);
+      again.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it.skipIf(!existsSync(join(FP16_DIR, 'model.json')))('loads the float16 export (half-size shards) to the same embeddings', async () => {
+    const fp32 = await loadModel();
+    const fp16 = await loadModel(FP16_DIR);
+    try {
+      expect(fp16.weightBytes).toBeLessThan(0.6 * fp32.weightBytes);
+      expect(fp16.modelId).not.toBe(fp32.modelId);
+      // Both are re-exported while training runs: compare only exports of the same checkpoint.
+      const source = (m: typeof fp32) => JSON.stringify((m.graph.metadata as { export?: { source?: unknown } }).export?.source);
+      if (source(fp16) !== source(fp32)) {
+        console.warn('models/dare-mnv2 and dare-mnv2-fp16 come from different checkpoints: embeddings not compared');
+        return;
+      }
+      const image = noiseImage(fp32.meta.input.width, fp32.meta.input.height, 3);
+      const [a, b] = await Promise.all([fp32, fp16].map(async (m) => {
+        const out = tf.tidy(() => tf.stack(runMonolithic(m, prepareBatch(m, [image], false))));
+        const rows = out.arraySync() as number[][][];
+        out.dispose();
+        return rows.map((r) => l2Normalise(Float32Array.from(r[0])));
+      }));
+      a.forEach((v, s) => expect(v.reduce((acc, x, i) => acc + x * b[s][i], 0), `stage ${s + 1}`).toBeGreaterThan(0.999));
+    } finally {
+      fp32.dispose();
+      fp16.dispose();
+    }
+  });
+});

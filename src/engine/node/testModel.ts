@@ -1,0 +1,40 @@
+// Node only: what the engine's tests and benchmark share to run the real model on wasm.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '../backend';
+import { loadDareModel, type DareModel } from '../model';
+import type { RgbaPixels } from '../pixels';
+import type { BackendName, BackendStatus } from '../types';
+import { fileFetch, modelJsonUrl } from './fileFetch';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const MODEL_DIR = join(ROOT, 'models/dare-mnv2');
+export const WASM_DIR = join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/';
+export const modelAvailable = existsSync(join(MODEL_DIR, 'model.json'));
+export const NO_MODEL = 'SKIPPED: models/dare-mnv2/model.json is absent (export one with training/dare/export_tfjs.py)';
+
+/** Title for a describe block that needs the model: says why it is skipped when it is. */
+export const withModel = (title: string): string => (modelAvailable ? title : `${title} — ${NO_MODEL}`);
+
+export function useBackend(name: BackendName = 'wasm'): Promise<BackendStatus> {
+  return initBackend({ force: name, wasmPaths: WASM_DIR });
+}
+
+export function loadModel(dir = MODEL_DIR): Promise<DareModel> {
+  return loadDareModel(modelJsonUrl(dir), { fetch: fileFetch });
+}
+
+/** A deterministic pseudo-random RGBA image. */
+export function noiseImage(width: number, height: number, seed = 1): RgbaPixels {
+  const data = new Uint8ClampedArray(width * height * 4);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < data.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    data[i] = s & 255;
+  }
+  return { width, height, data };
+}

@@ -1,0 +1,212 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Calibration, memoryCostStorage } from './calibration';
+import type { DareModel } from './model';
+import { loadModel, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
+import type { RgbaPixels } from './pixels';
+import { AnytimeRunner } from './runner';
+import { STAGE_IDS, stageKey, type StageCosts, type StageKey } from './types';
+import { prepareBatch, runMonolithic } from './staged';
+import { l2Normalise } from './vectors';
+import { warmUp } from './warmup';
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
+
+/** A smooth image with some texture: closer to a photo than pure noise. */
+function personLikeImage(width: number, height: number, seed: number): RgbaPixels {
+  const noise = noiseImage(width, height, seed).data;
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      data[i] = (x * 4 + seed * 40) % 256 * 0.7 + noise[i] * 0.3;
+      data[i + 1] = (y * 2) % 256 * 0.7 + noise[i + 1] * 0.3;
+      data[i + 2] = ((x + y) * 3 + seed * 90) % 256 * 0.7 + noise[i + 2] * 0.3;
+      data[i + 3] = 255;
+    }
+  }
+  return { width, height, data };
+}
+
+function mirror(img: RgbaPixels): RgbaPixels {
+  const data = new Uint8ClampedArray(img.data.length);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const from = (y * img.width + (img.width - 1 - x)) * 4;
+      data.set(img.data.subarray(from, from + 4), (y * img.width + x) * 4);
+    }
+  }
+  return { ...img, data };
+}
+
+/** Each pixel repeated 2×2: bilinear resizing with half-pixel centres gives the original back. */
+function upscale2x(img: RgbaPixels): RgbaPixels {
+  const width = img.width * 2;
+  const data = new Uint8ClampedArray(img.data.length * 4);
+  for (let y = 0; y < img.height * 2; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = ((y >> 1) * img.width + (x >> 1)) * 4;
+      data.set(img.data.subarray(from, from + 4), (y * width + x) * 4);
+    }
+  }
+  return { width, height: img.height * 2, data };
+}
+
+function expectSameEmbeddings(a: Partial<Record<StageKey, Float32Array>>, b: Partial<Record<StageKey, Float32Array>>, minCos = 0.9999) {
+  for (const id of STAGE_IDS) {
+    const k = stageKey(id);
+    expect(dot(a[k]!, b[k]!), `stage ${k}`).toBeGreaterThan(minCos);
+  }
+}
+
+describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on wasm'), () => {
+  let model: DareModel;
+  let runner: AnytimeRunner;
+  const image = personLikeImage(64, 128, 1);
+
+  /** A runner whose calibrated costs are the given ones and do not learn (deterministic decisions). */
+  async function runnerWithCosts(ms: StageCosts['ms']): Promise<AnytimeRunner> {
+    const storage = memoryCostStorage();
+    await storage.set(Calibration.storageKey('wasm', model.modelId), { backend: 'wasm', modelUrl: model.url, ms, samples: 0, updatedAt: 1 });
+    return new AnytimeRunner(model, await Calibration.open(model, 'wasm', storage, { learningRate: 0 }));
+  }
+
+  beforeAll(async () => {
+    await useBackend('wasm');
+    model = await loadModel();
+    expect(model.meta.input).toMatchObject({ height: 128, width: 64 }); // the images below are made at this size
+    await warmUp(model);
+    runner = new AnytimeRunner(model, await Calibration.open(model, 'wasm', memoryCostStorage(), { warmupRuns: 1, runs: 5 }));
+  });
+  afterAll(() => model?.dispose());
+
+  it('runs every step to the fused embedding when the deadline is Infinity', async () => {
+    const r = await runner.embed(image, { deadlineMs: Infinity });
+    expect(r.stage).toBe('fused');
+    expect(r.overran).toBe(false);
+    expect(r.stageMs).toHaveLength(5);
+    expect(Object.keys(r.embeddings).sort()).toEqual(['1', '2', '3', '4', 'fused']);
+    for (const e of Object.values(r.embeddings)) {
+      expect(e).toHaveLength(128);
+      expect(norm(e)).toBeCloseTo(1, 5);
+    }
+    expect(r.embedding).toBe(r.embeddings.fused);
+    expect(r.totalMs).toBeGreaterThanOrEqual(r.stageMs.reduce((a, b) => a + b, 0));
+  });
+
+  it('runs stage 1 only, and says it overran, when the deadline is 0', async () => {
+    const r = await runner.embed(image, { deadlineMs: 0 });
+    expect(r.stage).toBe(1);
+    expect(r.overran).toBe(true);
+    expect(r.stageMs).toHaveLength(1);
+    expect(Object.keys(r.embeddings)).toEqual(['1']);
+    expect(r.embedding).toBe(r.embeddings['1']);
+  });
+
+  it('stops before the first step whose calibrated cost does not fit in the time left', async () => {
+    // The model really runs in a few ms; the huge calibrated costs decide where it stops.
+    const cases: [StageCosts['ms'], number, string][] = [
+      [[1, 1e6, 1, 1, 1], 1e5, '1'],
+      [[1, 1, 1e6, 1, 1], 1e5, '2'],
+      [[1, 1, 1, 1e6, 1], 1e5, '3'],
+      [[1, 1, 1, 1, 1e6], 1e5, '4'],
+      [[1, 1, 1, 1, 1], 1e5, 'fused'],
+    ];
+    for (const [ms, deadlineMs, stage] of cases) {
+      const r = await (await runnerWithCosts(ms)).embed(image, { deadlineMs });
+      expect(String(r.stage), `costs ${ms.join(',')}`).toBe(stage);
+      expect(r.overran).toBe(false);
+      expect(r.stageMs).toHaveLength(stage === 'fused' ? 5 : Number(stage));
+    }
+  });
+
+  it('with measured costs, runs each step only if elapsed + its cost fit the deadline', async () => {
+    for (const deadlineMs of [3, 6, 9, 12, 16, 25]) {
+      const costs = runner.calibration.stepCosts(false);
+      const r = await runner.embed(image, { deadlineMs });
+      // Time outside the steps' own timings (bookkeeping, GC, the OS preempting us): at most this much
+      // of it had passed when the runner decided to stop.
+      const outsideSteps = r.totalMs - r.stageMs.reduce((a, b) => a + b, 0);
+      let elapsed = r.stageMs[0];
+      for (let i = 1; i < r.stageMs.length; i++) {
+        expect(elapsed + costs[i], `deadline ${deadlineMs}, step ${i}`).toBeLessThanOrEqual(deadlineMs);
+        elapsed += r.stageMs[i];
+      }
+      if (r.stageMs.length < 5) {
+        expect(elapsed + outsideSteps + costs[r.stageMs.length], `deadline ${deadlineMs}: stopped too early`).toBeGreaterThan(deadlineMs);
+      }
+    }
+  });
+
+  it('gives the same embeddings stage by stage as in one forward pass', async () => {
+    for (const seed of [1, 2, 3]) {
+      const img = personLikeImage(64, 128, seed);
+      const staged = await runner.embed(img, { deadlineMs: Infinity });
+      expectSameEmbeddings(staged.embeddings, await runner.embedAll(img));
+    }
+  });
+
+  it('flip averages the raw embeddings of the image and its mirror, then normalises', async () => {
+    const flip = await runner.embedAll(image, { flip: true });
+    // Reference: the graph run on [image, mirror made in JS] in one batch, rows summed here.
+    const raw = tf.tidy(() => runMonolithic(model, prepareBatch(model, [image, mirror(image)], false)).map((t) => t.arraySync()));
+    STAGE_IDS.forEach((id, s) => {
+      const mean = l2Normalise(Float32Array.from(raw[s][0], (x, j) => x + raw[s][1][j]));
+      expect(dot(flip[stageKey(id)], mean), `stage ${id}`).toBeGreaterThan(0.9999);
+    });
+    const plain = await runner.embedAll(image);
+    expect(dot(flip.fused, plain.fused)).toBeLessThan(0.999999); // the mirror did count
+    const staged = await runner.embed(image, { deadlineMs: Infinity, flip: true });
+    expectSameEmbeddings(staged.embeddings, flip);
+  });
+
+  it('takes RGBA pixels, an RGB tensor, and other sizes (resized to the model input)', async () => {
+    const base = await runner.embedAll(image);
+    const rgb = new Float32Array(64 * 128 * 3).map((_, i) => image.data[Math.floor(i / 3) * 4 + (i % 3)]);
+    const tensor = tf.tensor3d(rgb, [128, 64, 3]);
+    expectSameEmbeddings(await runner.embedAll(tensor), base);
+    expect(tensor.isDisposed).toBe(false);
+    const ints = tf.cast(tensor, 'int32') as tf.Tensor3D;
+    expectSameEmbeddings(await runner.embedAll(ints), base);
+    tf.dispose([tensor, ints]);
+    expectSameEmbeddings(await runner.embedAll(upscale2x(image)), base);
+    const odd = await runner.embed(personLikeImage(50, 170, 4), { deadlineMs: Infinity });
+    expect(odd.stage).toBe('fused');
+  });
+
+  it('embeds a batch exactly as one image at a time', async () => {
+    const images = [1, 5, 6].map((s) => personLikeImage(64, 128, s));
+    const batch = await runner.embedAllBatch(images);
+    for (let i = 0; i < images.length; i++) expectSameEmbeddings(batch[i], await runner.embedAll(images[i]));
+    expect(await runner.embedAllBatch([])).toEqual([]);
+  });
+
+  it('runs concurrent calls one at a time, each within its own deadline accounting', async () => {
+    const results = await Promise.all([
+      runner.embed(image, { deadlineMs: Infinity }),
+      runner.embed(image, { deadlineMs: Infinity }),
+      runner.embedAll(image),
+    ]);
+    expectSameEmbeddings(results[0].embeddings, results[1].embeddings, 0.999999);
+    expect(results[1].totalMs).toBeGreaterThan(results[1].stageMs.reduce((a, b) => a + b, 0)); // it waited for the first
+  });
+
+  it('feeds real step times to the calibration', async () => {
+    const before = runner.calibration.costs().samples;
+    await runner.embed(image, { deadlineMs: Infinity });
+    await runner.embed(image, { deadlineMs: 0, flip: true });
+    expect(runner.calibration.costs().samples).toBe(before + 2);
+  });
+
+  it('leaks no tensor over 100 embeds', async () => {
+    await runner.embed(image, { deadlineMs: Infinity });
+    const before = tf.memory().numTensors;
+    const deadlines = [0, 2, 4, 8, 16, Infinity];
+    for (let i = 0; i < 100; i++) {
+      await runner.embed(image, { deadlineMs: deadlines[i % deadlines.length], flip: i % 7 === 0 });
+      if (i % 25 === 0) await runner.embedAllBatch([image, image]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

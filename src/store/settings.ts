@@ -1,0 +1,75 @@
+// Per-device settings: the frame budget, flip test-time augmentation and the backend the user forces (or
+// automatic choice), saved in IndexedDB (src/gallery's settings store); how many matches to show.
+
+import { create } from 'zustand';
+import { BACKEND_ORDER, type BackendName } from '../engine';
+import { openSettingsStore, type SettingKey, type Settings } from '../gallery';
+import { quietly } from './quietly';
+
+export type BackendChoice = Settings['backend'];
+
+/** One video frame at 30 fps. */
+export const DEFAULT_BUDGET_MS = 33;
+export const DEFAULT_TOP_K = 10;
+export const MAX_TOP_K = 50;
+
+export const settingsStorage = openSettingsStore();
+
+const isBackend = (v: string | null): v is BackendName => v !== null && (BACKEND_ORDER as readonly string[]).includes(v);
+
+/** `?backend=wasm` in the address forces a backend for this page load without changing the saved choice. */
+function backendFromUrl(): BackendName | null {
+  const v = new URLSearchParams(location.search).get('backend');
+  return isBackend(v) ? v : null;
+}
+
+interface SettingsState extends Settings {
+  topK: number;
+  loaded: boolean;
+  /** Reads the saved settings (defaults where none or storage is unusable). */
+  load(): Promise<void>;
+  setBudget(ms: number): void;
+  setFlip(flip: boolean): void;
+  setTopK(k: number): void;
+  setBackend(choice: BackendChoice): void;
+}
+
+/** Saving is best effort: when IndexedDB is unusable the value still holds for this tab. */
+function save<K extends SettingKey>(key: K, value: Settings[K]): void {
+  void quietly(() => settingsStorage.set(key, value), undefined);
+}
+
+export const useSettings = create<SettingsState>()((set) => ({
+  budgetMs: DEFAULT_BUDGET_MS,
+  flip: false,
+  backend: 'auto',
+  topK: DEFAULT_TOP_K,
+  loaded: false,
+
+  load: async () => {
+    const read = <K extends SettingKey>(key: K) => quietly(() => settingsStorage.get(key), undefined);
+    const [budgetMs, flip, backend] = await Promise.all([read('budgetMs'), read('flip'), read('backend')]);
+    set((s) => ({
+      budgetMs: budgetMs ?? s.budgetMs,
+      flip: flip ?? s.flip,
+      backend: backendFromUrl() ?? backend ?? s.backend,
+      loaded: true,
+    }));
+  },
+  setBudget: (ms) => {
+    if (!Number.isFinite(ms) || ms <= 0) return;
+    save('budgetMs', ms);
+    set({ budgetMs: ms });
+  },
+  setFlip: (flip) => {
+    save('flip', flip);
+    set({ flip });
+  },
+  setTopK: (k) => {
+    if (Number.isInteger(k) && k >= 1 && k <= MAX_TOP_K) set({ topK: k });
+  },
+  setBackend: (choice) => {
+    save('backend', choice);
+    set({ backend: choice });
+  },
+}));

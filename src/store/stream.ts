@@ -1,0 +1,81 @@
+// Stream mode: the gallery replayed as a budgeted query stream (DaRe §4) with the policy and average budget
+// the user picks, on this device's calibrated costs. Keeps the last replay (per-query exits, running
+// average cost, exit histogram) and the accuracy–budget curves of the user's own gallery.
+import { create } from 'zustand';
+import { cumulativeMs, type RoutingPolicy } from '../engine/stream';
+import { useEngine } from './engine';
+import { useGallery } from './gallery';
+import { reportError } from './notices';
+import { queryOutcomes, replayCurves, replayStream, streamOrder, type ReplayCurves, type ReplayQuery, type StreamReplay } from './streamReplay';
+import { yieldToUi } from './yieldToUi';
+
+/** At most this many entries act as queries (each is compared with the whole gallery at 4 exits). */
+export const MAX_STREAM_QUERIES = 1000;
+
+export interface StreamRun extends StreamReplay {
+  policy: RoutingPolicy;
+  budgetMs: number;
+  /** Cumulative ms of each exit on this device (stages 1–3, full model). */
+  costs: number[];
+  /** Gallery entries that could not be queries (no other image of their identity). */
+  skipped: number;
+  curves: ReplayCurves;
+}
+
+interface StreamState {
+  policy: RoutingPolicy;
+  /** Average budget per query in ms; null until chosen (then the middle of the costs' range is used). */
+  budgetMs: number | null;
+  status: 'idle' | 'running';
+  /** Fraction of the queries compared with the gallery, while running. */
+  progress: number;
+  run: StreamRun | null;
+  setPolicy(policy: RoutingPolicy): void;
+  setBudget(ms: number): void;
+  replay(): Promise<void>;
+}
+
+/** The stream's exit costs in ms from the engine's calibration, or null before it has one. */
+export function streamCosts(): number[] | null {
+  const costs = useEngine.getState().costs;
+  return costs ? cumulativeMs(costs) : null;
+}
+
+export const useStream = create<StreamState>()((set, get) => ({
+  policy: 'margin',
+  budgetMs: null,
+  status: 'idle',
+  progress: 0,
+  run: null,
+  setPolicy: (policy) => set({ policy }),
+  setBudget: (budgetMs) => set({ budgetMs }),
+
+  replay: async () => {
+    const costs = streamCosts();
+    if (!costs || get().status === 'running') return;
+    const { entries } = useGallery.getState();
+    const { policy } = get();
+    const budgetMs = get().budgetMs ?? (costs[0] + costs[costs.length - 1]) / 2;
+    set({ status: 'running', progress: 0, budgetMs });
+    try {
+      const picked = streamOrder(entries.length, 7).slice(0, MAX_STREAM_QUERIES);
+      const queries: ReplayQuery[] = [];
+      for (let n = 0; n < picked.length; n++) {
+        const q = queryOutcomes(entries[picked[n]], entries);
+        if (q) queries.push(q);
+        if (n % 20 === 19) {
+          set({ progress: (n + 1) / picked.length });
+          await yieldToUi();
+        }
+      }
+      const replay = replayStream(queries, costs, budgetMs, policy);
+      await yieldToUi();
+      const curves = replayCurves(queries, costs);
+      set({ run: { ...replay, policy, budgetMs, costs, skipped: picked.length - queries.length, curves } });
+    } catch (e) {
+      reportError(`The stream replay failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      set({ status: 'idle', progress: 0 });
+    }
+  },
+}));

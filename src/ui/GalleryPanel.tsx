@@ -1,0 +1,208 @@
+// Building the gallery: add images (files, a folder, drag and drop), with identities from Market-1501 file
+// names or typed; see, delete, clear, export and import the entries.
+
+import { useMemo, useState, type DragEvent } from 'react';
+import { useEngine } from '../store/engine';
+import { useGallery, type GalleryJob } from '../store/gallery';
+import { droppedFiles } from './droppedFiles';
+import { ProgressBar } from './ProgressBar';
+import { Thumbnail } from './Thumbnail';
+
+/** Entries drawn at most: the newest ones (thousands of thumbnails would make the page crawl). */
+const MAX_SHOWN = 240;
+
+const JOB_LABEL: Record<GalleryJob['kind'], string> = {
+  add: 'Embedding images',
+  import: 'Importing',
+  reembed: 'Embedding the gallery again with the current model',
+};
+
+function JobProgress({ job }: { job: GalleryJob }) {
+  const label = `${JOB_LABEL[job.kind]}: ${job.done} of ${job.total}${job.failed ? ` (${job.failed} failed)` : ''}`;
+  return <ProgressBar value={job.total ? job.done / job.total : null} label={label} testId="gallery-progress" />;
+}
+
+function AddImages() {
+  const typedIdentity = useGallery((s) => s.typedIdentity);
+  const { setTypedIdentity, addFiles } = useGallery.getState();
+  const modelReady = useEngine((s) => s.status === 'ready');
+  const [dragging, setDragging] = useState(false);
+
+  const onDrop = async (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    void addFiles(await droppedFiles(e.dataTransfer));
+  };
+
+  return (
+    <div
+      className={`dropzone${dragging ? ' dragging' : ''}`}
+      data-testid="gallery-dropzone"
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => void onDrop(e)}
+    >
+      <p>
+        Drop images or folders here, or choose them below. Each image is embedded at all four stages and fused.
+        {!modelReady && ' (They will be embedded once the model is ready.)'}
+      </p>
+      <label className="field">
+        <span>Identity</span>
+        <input
+          type="text"
+          value={typedIdentity}
+          placeholder="read from Market-1501 names"
+          onChange={(e) => setTypedIdentity(e.target.value)}
+          aria-describedby="identity-help"
+          data-testid="gallery-identity"
+        />
+      </label>
+      <p id="identity-help" className="muted small">
+        Leave empty to read the person and camera from Market-1501 file names (0002_c1s1_000451_03.jpg → person 0002, camera
+        1); type one to give it to every image added next.
+      </p>
+      <div className="row">
+        <label className="button">
+          Add images…
+          <input
+            type="file"
+            multiple
+            accept="image/*"
+            className="visually-hidden"
+            data-testid="gallery-upload"
+            onChange={(e) => {
+              void addFiles(Array.from(e.target.files ?? []));
+              e.target.value = '';
+            }}
+          />
+        </label>
+        <label className="button">
+          Add a folder…
+          <input
+            type="file"
+            multiple
+            className="visually-hidden"
+            data-testid="gallery-folder-upload"
+            ref={(el) => el?.setAttribute('webkitdirectory', '')}
+            onChange={(e) => {
+              void addFiles(Array.from(e.target.files ?? []));
+              e.target.value = '';
+            }}
+          />
+        </label>
+      </div>
+    </div>
+  );
+}
+
+function StorageState() {
+  const { persistent, unsaved, entries } = useGallery();
+  if (!persistent) return <p className="warning small">Browser storage is unavailable: this gallery lasts only as long as the tab. Export it to keep it.</p>;
+  if (unsaved.size > 0) {
+    return (
+      <p className="warning small" data-testid="gallery-unsaved">
+        {unsaved.size} of {entries.length} entries are not saved in this browser (storage refused them). Export the gallery to keep them.
+      </p>
+    );
+  }
+  return <p className="muted small">Saved in this browser: the gallery survives reloads.</p>;
+}
+
+function ManageGallery() {
+  const count = useGallery((s) => s.entries.length);
+  const cleared = useGallery((s) => s.cleared);
+  const busy = useGallery((s) => s.job !== null);
+  const { clear, undoClear, exportGallery, importGallery } = useGallery.getState();
+  const [replace, setReplace] = useState(false);
+  return (
+    <div className="row wrap">
+      <button type="button" onClick={exportGallery} disabled={count === 0} data-testid="gallery-export">
+        Export…
+      </button>
+      <label className="button">
+        Import…
+        <input
+          type="file"
+          accept=".reidgallery"
+          className="visually-hidden"
+          data-testid="gallery-import"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file) void importGallery(file, replace);
+            e.target.value = '';
+          }}
+        />
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" checked={replace} onChange={(e) => setReplace(e.target.checked)} data-testid="gallery-import-replace" />
+        import replaces the gallery
+      </label>
+      <button type="button" className="danger" onClick={() => void clear()} disabled={count === 0 || busy} data-testid="gallery-clear">
+        Delete all
+      </button>
+      {cleared && (
+        <button type="button" onClick={() => void undoClear()} data-testid="gallery-undo-clear">
+          Undo delete all ({cleared.length})
+        </button>
+      )}
+    </div>
+  );
+}
+
+function EntryGrid() {
+  const entries = useGallery((s) => s.entries);
+  const unsaved = useGallery((s) => s.unsaved);
+  const remove = useGallery((s) => s.remove);
+  if (entries.length === 0) return <p className="muted">The gallery is empty.</p>;
+  const shown = entries.slice(-MAX_SHOWN).reverse();
+  return (
+    <>
+      {entries.length > shown.length && (
+        <p className="muted small">
+          Showing the newest {shown.length} of {entries.length} entries.
+        </p>
+      )}
+      <ul className="entry-grid" aria-label="Gallery entries, newest first">
+        {shown.map((e) => (
+          <li key={e.id} className="entry" data-testid="gallery-item" data-identity={e.identity} data-camera={e.camera ?? ''} data-id={e.id} data-file-name={e.fileName}>
+            <Thumbnail blob={e.thumbnail} alt={`Person ${e.identity}`} className="thumb" />
+            <span className="entry-caption">
+              <strong>{e.identity}</strong>
+              {e.camera !== null && <span className="muted"> cam {e.camera}</span>}
+              {unsaved.has(e.id) && <span className="warning" title="Not saved in this browser"> •</span>}
+            </span>
+            <span className="entry-file muted small" title={e.fileName}>
+              {e.fileName}
+            </span>
+            <button type="button" className="inline danger" onClick={() => void remove(e.id)} aria-label={`Delete ${e.fileName}`} data-testid="gallery-delete">
+              Delete
+            </button>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+export function GalleryPanel() {
+  const entries = useGallery((s) => s.entries);
+  const job = useGallery((s) => s.job);
+  const count = entries.length;
+  const identities = useMemo(() => new Set(entries.map((e) => e.identity)).size, [entries]);
+  return (
+    <section className="panel gallery" aria-labelledby="gallery-title">
+      <h2 id="gallery-title">
+        Gallery: <span data-testid="gallery-count">{count}</span> {count === 1 ? 'image' : 'images'}
+        {count > 0 && <span className="muted small"> of {identities} {identities === 1 ? 'person' : 'people'}</span>}
+      </h2>
+      <AddImages />
+      {job && <JobProgress job={job} />}
+      <StorageState />
+      <ManageGallery />
+      <EntryGrid />
+    </section>
+  );
+}
