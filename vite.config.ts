@@ -11,7 +11,7 @@ const ROOT = import.meta.dirname;
 /** Folders served as they are under a URL prefix: in dev from disk, in the build copied into dist. Only the
  * shipped model and tfjs' wasm binaries: Market-1501 images are never part of the app. */
 const STATIC_DIRS = [
-  { url: '/models/dare-mnv2/', dir: resolve(ROOT, 'models/dare-mnv2'), match: /\.(json|bin)$/ },
+  { url: '/models/dare-mnv2-fp16/', dir: resolve(ROOT, 'models/dare-mnv2-fp16'), match: /\.(json|bin)$/ },
   { url: '/tfjs-wasm/', dir: resolve(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), match: /\.wasm$/ },
 ];
 
@@ -94,7 +94,7 @@ export default defineConfig({
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
     environment: 'node',
   },
 });

@@ -1,4 +1,4 @@
-// npm run bench:curves [-- --queries N] [--budgets 10] [--stream-runs 5] [--timing-images 40]
+// npm run bench:curves [-- --queries N] [--budgets 10] [--stream-runs 20] [--timing-images 40]
 //                      [--peer-queries 200] [--peer-gallery 3000] [--no-peers] [--model models/dare-mnv2]
 //
 // DaRe's accuracy–budget curves on Market-1501 (../shared/data/market1501, or $MARKET1501_ROOT), with the
@@ -26,14 +26,14 @@ import { dareEmbedder, embeddingMatrix, embedMissing, EmbeddingCache, scoreAll }
 import { decodeImage, loadMarket, marketRoot, type MarketImage } from './curves/market';
 import { rocAuc, summarise, type QueryScore, type Summary } from './curves/metrics';
 import { PEERS, PeerModel } from './curves/peers';
-import { linePlot } from './curves/svg';
+import { linePlot, type Series } from './curves/svg';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     queries: { type: 'string' },
     budgets: { type: 'string', default: '10' },
-    'stream-runs': { type: 'string', default: '5' },
+    'stream-runs': { type: 'string', default: '20' },
     'timing-images': { type: 'string', default: '40' },
     'peer-queries': { type: 'string', default: '200' },
     'peer-gallery': { type: 'string', default: '3000' },
@@ -56,7 +56,7 @@ if (status.active !== 'wasm') throw new Error(`wasm did not start: ${JSON.string
 const modelDir = resolve(args.model);
 const model = await loadModel(modelDir);
 await warmUp(model);
-const exportInfo = (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { export?: { source?: { iteration?: number } } } }).userDefinedMetadata?.export;
+const exportInfo = (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { export?: { fusedMacs?: number; source?: { iteration?: number } } } }).userDefinedMetadata?.export;
 const weightsHash = model.modelId.slice(model.modelId.lastIndexOf('#') + 1);
 const runner = new AnytimeRunner(model, await Calibration.open(model, 'wasm', memoryCostStorage()));
 const embedDare = dareEmbedder(runner);
@@ -98,7 +98,7 @@ async function stepMs(images: readonly MarketImage[]): Promise<number[]> {
   return samples.map(median);
 }
 const steps = await stepMs(queries.slice(0, Math.max(5, Number(args['timing-images']))));
-const macs = [...model.meta.stages.map((s) => s.macs), exportInfo && 'fusedMacs' in exportInfo ? Number(exportInfo.fusedMacs) : model.meta.stages[3].macs];
+const macs = [...model.meta.stages.map((s) => s.macs), exportInfo?.fusedMacs ?? model.meta.stages[3].macs];
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
 const anytime = STAGE_IDS.map((stage, e) => {
   const s: Summary = summarise(scores.map((row) => row[e]));
@@ -136,6 +136,7 @@ const budgeted = Object.fromEntries(
 // --- 3. peers vs our exits on a common subset (the peers are too slow here for the whole gallery) ---
 interface PeerRow {
   name: string;
+  label: string;
   rank1: number;
   mAP: number;
   ms: number;
@@ -162,7 +163,7 @@ if (!args['no-peers'] && existsSync(peerDir)) {
   const ours = await dareScores(pq, pg);
   STAGE_IDS.forEach((stage, e) => {
     const s = summarise(ours.map((row) => row[e]));
-    peers.push({ name: `DaRe exit ${String(stage)}`, rank1: round(s.rank1), mAP: round(s.mAP), ms: anytime[e].ms, macs: macs[e] });
+    peers.push({ name: `DaRe exit ${String(stage)}`, label: 'DaRe exits', rank1: round(s.rank1), mAP: round(s.mAP), ms: anytime[e].ms, macs: macs[e] });
   });
   for (const spec of PEERS) {
     const file = join(peerDir, spec.file);
@@ -191,7 +192,7 @@ if (!args['no-peers'] && existsSync(peerDir)) {
     for (const im of pq.slice(0, 20)) msSamples.push((await peer.embed(await decodeImage(root, im))).ms);
     const d = first.embedding.length;
     const s = summarise((await scoreAll(embeddingMatrix(pq, peerCache, d), pq, embeddingMatrix(pg, peerCache, d), pg, d)).filter((x): x is QueryScore => x !== null));
-    peers.push({ name: spec.name, rank1: round(s.rank1), mAP: round(s.mAP), ms: round(median(msSamples), 2) });
+    peers.push({ name: spec.name, label: spec.label, rank1: round(s.rank1), mAP: round(s.mAP), ms: round(median(msSamples), 2) });
   }
 }
 
@@ -213,24 +214,29 @@ const out = join(ROOT, 'bench/results');
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'curves.json'), JSON.stringify(results, null, 2) + '\n');
 const M = 1e6;
+/** The exits (stages 1–3, fused) as curves; stage 4's own embedding, which no exit uses, as markers. */
+function anytimeSeries(x: (a: (typeof anytime)[number]) => number): Series[] {
+  const exits = anytime.filter((a) => a.stage !== '4');
+  const stage4 = anytime.filter((a) => a.stage === '4');
+  return [
+    { name: 'rank-1', points: exits.map((a) => [x(a), a.rank1] as const) },
+    { name: 'mAP', points: exits.map((a) => [x(a), a.mAP] as const) },
+    { name: 'stage 4 alone: rank-1', points: stage4.map((a) => [x(a), a.rank1] as const), markersOnly: true },
+    { name: 'stage 4 alone: mAP', points: stage4.map((a) => [x(a), a.mAP] as const), markersOnly: true },
+  ];
+}
 const plots: Record<string, string> = {
   'curves-anytime-macs.svg': linePlot({
     title: 'Anytime: accuracy vs multiply-adds',
     xLabel: 'multiply-adds per image (millions)',
     yLabel: 'accuracy',
-    series: [
-      { name: 'rank-1', points: anytime.map((a) => [a.macs / M, a.rank1] as const) },
-      { name: 'mAP', points: anytime.map((a) => [a.macs / M, a.mAP] as const) },
-    ],
+    series: anytimeSeries((a) => a.macs / M),
   }),
   'curves-anytime-ms.svg': linePlot({
     title: 'Anytime: accuracy vs measured ms (wasm)',
     xLabel: 'ms per image, cumulative',
     yLabel: 'accuracy',
-    series: [
-      { name: 'rank-1', points: anytime.map((a) => [a.ms, a.rank1] as const) },
-      { name: 'mAP', points: anytime.map((a) => [a.ms, a.mAP] as const) },
-    ],
+    series: anytimeSeries((a) => a.ms),
   }),
   'curves-budgeted.svg': linePlot({
     title: 'Budgeted stream: rank-1 vs average budget',
@@ -246,7 +252,7 @@ if (peers.length > 0) {
     yLabel: 'rank-1',
     series: [
       { name: 'DaRe exits', points: peers.filter((p) => p.name.startsWith('DaRe')).map((p) => [p.ms, p.rank1] as const) },
-      ...peers.filter((p) => !p.name.startsWith('DaRe')).map((p) => ({ name: p.name.slice(0, 18), points: [[p.ms, p.rank1] as const], markersOnly: true })),
+      ...peers.filter((p) => !p.name.startsWith('DaRe')).map((p) => ({ name: p.label, points: [[p.ms, p.rank1] as const], markersOnly: true })),
     ],
   });
 }

@@ -49,7 +49,7 @@ test('switches to cpu and back to wasm; the gallery and its answers carry over',
 
 test('shows the model download progress', async ({ page }) => {
   // Slow shards, so the progress bar is there long enough to see.
-  await page.route('**/models/dare-mnv2/*.bin', async (route) => {
+  await page.route('**/models/dare-mnv2-fp16/*.bin', async (route) => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await route.continue();
   });

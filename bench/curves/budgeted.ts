@@ -1,7 +1,7 @@
 // The budgeted stream on a fixed evaluation set (DaRe Fig. 6): queries arrive in a seeded shuffled order,
 // the StreamRouter decides after each exit whether the query stops there, and the exit stage's ranking
 // is the one that counts for that query's rank-1 and AP.
-import { exitSignal, seededRandom, StreamRouter, type RoutingPolicy } from '../../src/engine/stream/index';
+import { seededRandom, StreamRouter, type RoutingPolicy } from '../../src/engine/stream/index';
 import type { QueryScore } from './metrics';
 
 /** `count` budgets evenly spaced strictly between the first and the last cumulative cost. */
@@ -33,7 +33,7 @@ export interface BudgetedPoint {
 }
 
 /** One pass of the stream. `scores[q][s]` is query q scored with exit s's embeddings (s = 0…n−1, the
- * last exit being the full model); the router sees d1 and d2 as `exitSignal` would report them. */
+ * last exit being the full model); the router sees its d1 and d2 (what `exitSignal` reports in the app). */
 export function runBudgetedStream(
   scores: readonly (readonly QueryScore[])[],
   costs: readonly number[],
@@ -47,12 +47,7 @@ export function runBudgetedStream(
   for (const q of shuffledOrder(scores.length, seed)) {
     for (let s = 0; s < costs.length; s++) {
       const { d1, d2 } = scores[q][s];
-      // exitSignal is fed the two distances as labelled matches, so the signal is built the app's way.
-      const signal = exitSignal([
-        { distance: d1, identity: 'nearest' },
-        { distance: d2, identity: 'other' },
-      ]);
-      if (router.shouldExit(s + 1, signal)) {
+      if (router.shouldExit(s + 1, { d1, d2 })) {
         if (scores[q][s].correct) hits++;
         ap += scores[q][s].ap;
         break;

@@ -8,6 +8,8 @@ import type { RgbaPixels } from '../../src/engine/index';
 
 export interface PeerSpec {
   name: string;
+  /** Short name for plot legends. */
+  label: string;
   file: string;
   height: number;
   width: number;
@@ -22,8 +24,8 @@ const IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255] as const;
 const IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255] as const;
 
 export const PEERS: readonly PeerSpec[] = [
-  { name: 'osnet_x0_25_market1501', file: 'osnet_x0_25_market1501.onnx', height: 256, width: 128, order: 'rgb', mean: IMAGENET_MEAN, std: IMAGENET_STD },
-  { name: 'person-reidentification-retail-0267', file: 'person-reidentification-retail-0267.onnx', height: 256, width: 128, order: 'bgr', mean: [0, 0, 0], std: [1, 1, 1] },
+  { name: 'osnet_x0_25_market1501', label: 'OSNet x0.25', file: 'osnet_x0_25_market1501.onnx', height: 256, width: 128, order: 'rgb', mean: IMAGENET_MEAN, std: IMAGENET_STD },
+  { name: 'person-reidentification-retail-0267', label: 'OpenVINO retail-0267', file: 'person-reidentification-retail-0267.onnx', height: 256, width: 128, order: 'bgr', mean: [0, 0, 0], std: [1, 1, 1] },
 ];
 
 // The generated protobuf code for ONNX that onnxruntime-web ships (not an export of the package).

@@ -15,9 +15,9 @@ export interface PlotSpec {
 }
 
 const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
-const W = 560;
+const W = 600;
 const H = 380;
-const M = { left: 64, right: 150, top: 36, bottom: 52 };
+const M = { left: 64, right: 170, top: 36, bottom: 52 };
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

@@ -44,9 +44,9 @@ describe('GalleryIndex', () => {
     await useBackend('wasm');
   });
 
-  it('finds the same top k as a brute-force search, across chunk boundaries and for every stage', async () => {
+  it.each([true, false])('finds the same top k as a brute-force search, across chunk boundaries and for every stage (queryFirst %s)', async (queryFirst) => {
     const next = rng(1);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 7 });
+    const index = new GalleryIndex({ dim: DIM, chunkRows: 7, queryFirst });
     const entries = new Map<string, Record<StageKey, Float32Array>>();
     for (let i = 0; i < 40; i++) {
       const e = randomEntry(next);
@@ -84,9 +84,9 @@ describe('GalleryIndex', () => {
     index.dispose();
   });
 
-  it('stays correct after single removals, bulk removals (compaction) and replacing an id', async () => {
+  it.each([true, false])('stays correct after single removals, bulk removals (compaction) and replacing an id (queryFirst %s)', async (queryFirst) => {
     const next = rng(3);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 5 });
+    const index = new GalleryIndex({ dim: DIM, chunkRows: 5, queryFirst });
     const entries = new Map<string, Record<StageKey, Float32Array>>();
     for (let i = 0; i < 120; i++) {
       const e = randomEntry(next);
@@ -143,6 +143,23 @@ describe('GalleryIndex', () => {
     const chunksBefore = tf.memory().numTensors;
     index.dispose();
     expect(tf.memory().numTensors).toBe(chunksBefore - 5 * Math.ceil(30 / 4));
+  });
+
+  it('answers with the ids as they were when the search started, even if entries move meanwhile', async () => {
+    const next = rng(6);
+    const index = new GalleryIndex({ dim: DIM, chunkRows: 4 });
+    const entries = new Map<string, Record<StageKey, Float32Array>>();
+    for (let i = 0; i < 10; i++) {
+      const e = randomEntry(next);
+      entries.set(`e${i}`, e);
+      index.add(`e${i}`, e);
+    }
+    const pending = index.search(1, entries.get('e9')!['1'], 1);
+    index.remove('e0'); // moves e9 into slot 0 before the scores come back
+    const [best] = await pending;
+    expect(best.id).toBe('e9');
+    expect(best.distance).toBeLessThan(1e-3);
+    index.dispose();
   });
 
   it('rejects vectors of the wrong size', () => {

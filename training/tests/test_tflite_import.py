@@ -35,3 +35,19 @@ def test_import_keeps_the_folded_function() -> None:
     with torch.no_grad():
         expected = torch.nn.functional.conv2d(x, conv.weight, torch.from_numpy(bias), stride=2, padding=1)
         assert torch.allclose(bn(conv(x)), expected, atol=1e-4)
+
+
+MARKET = SHARED / "data" / "market1501"
+
+
+@needs_weights
+@pytest.mark.skipif(not (MARKET / "bounding_box_train").is_dir(), reason=f"Market-1501 not found at {MARKET}")
+def test_imagenet_predictions_on_people_are_clothing() -> None:
+    """A correct import names garments for person crops far above chance; a wrong layout or scale does not."""
+    from dare.data import load_images, read_split
+    from dare.verify_import import CLOTHING, clothing_fraction, top1_classes
+
+    samples = read_split(MARKET, "bounding_box_train")[::400][:32]
+    canvas = np.full((len(samples), 224, 224, 3), 128, np.uint8)
+    canvas[:, :, 56:168] = load_images(samples, 224, 112)
+    assert clothing_fraction(top1_classes(canvas, str(WEIGHTS))) > 3 * len(CLOTHING) / 1000
