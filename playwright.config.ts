@@ -6,6 +6,7 @@ const PORT = Number(process.env.E2E_PORT ?? 4180);
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
+  globalSetup: './e2e/global-setup.ts',
   // The real model on the wasm backend, on a small shared machine.
   timeout: 90_000,
   expect: { timeout: 20_000 },

@@ -1,8 +1,9 @@
 // Webcam re-ID in Chromium with a fake camera playing a clip built at test time from Market-1501 (two
-// people walking slowly on a textured background, see e2e/video/). Runs on the wasm backend.
+// people walking slowly on a textured background, see e2e/video/; e2e/global-setup.ts writes it). Runs on
+// the wasm backend.
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { CHROMIUM_LAUNCH } from './support/browser';
-import { DEFAULT_CLIP, writeClip } from './video/build';
+import { DEFAULT_CLIP } from './video/build';
 import { marketMissing } from './video/market';
 
 const missing = marketMissing();
@@ -18,10 +19,6 @@ test.describe('webcam re-ID', () => {
   test.skip(missing !== null, `SKIPPED: ${missing}`);
   // Model load, detector sizing, and a few seconds of video on 2 cores.
   test.describe.configure({ timeout: 180_000 });
-
-  test.beforeAll(() => {
-    writeClip(DEFAULT_CLIP);
-  });
 
   async function openWebcam(page: Page): Promise<void> {
     await page.goto('/?backend=wasm');
@@ -92,21 +89,6 @@ test.describe('webcam re-ID', () => {
     await page.getByTestId('webcam-start').click();
     await expect(page.getByTestId('webcam-person').first()).toBeVisible({ timeout: 60_000 });
     await expect(page.getByTestId('webcam-error')).toHaveCount(0);
-  });
-});
-
-test.describe('webcam without permission', () => {
-  test.use({ permissions: [] });
-
-  test('a denied camera permission gives a clear message and the rest of the app keeps working', async ({ page }) => {
-    await page.goto('/?backend=wasm');
-    await page.getByRole('tab', { name: /webcam/i }).click();
-    await expect(page.getByTestId('webcam-start')).toBeEnabled({ timeout: 120_000 });
-    await page.getByTestId('webcam-start').click();
-    await expect(page.getByTestId('webcam-error')).toContainText(/permission was denied/i);
-    await expect(page.getByTestId('webcam-start')).toBeEnabled();
-    await page.getByRole('tab', { name: /search/i }).click();
-    await expect(page.getByTestId('query-upload')).toBeEnabled();
   });
 });
 
