@@ -4,6 +4,7 @@ import { extname, join, resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { SHIPPED_MODEL } from './src/shippedModel.ts';
 import { detectorModelPlugin } from './src/webcam/detectorPlugin.ts';
 
 const ROOT = import.meta.dirname;
@@ -11,7 +12,7 @@ const ROOT = import.meta.dirname;
 /** Folders served as they are under a URL prefix: in dev from disk, in the build copied into dist. Only the
  * shipped model and tfjs' wasm binaries: Market-1501 images are never part of the app. */
 const STATIC_DIRS = [
-  { url: '/models/dare-mnv2-fp16/', dir: resolve(ROOT, 'models/dare-mnv2-fp16'), match: /\.(json|bin)$/ },
+  { url: `/models/${SHIPPED_MODEL}/`, dir: resolve(ROOT, 'models', SHIPPED_MODEL), match: /\.(json|bin)$/ },
   { url: '/tfjs-wasm/', dir: resolve(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'), match: /\.wasm$/ },
 ];
 

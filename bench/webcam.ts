@@ -22,7 +22,7 @@ import { loadModel, modelAvailable, NO_MODEL, useBackend } from '../src/engine/n
 import { AnytimeRunner } from '../src/engine/runner';
 import { detectorAvailable, loadTestDetector, NO_DETECTOR } from '../src/webcam/node/testDetector';
 import { WebcamPipeline, type FrameReport, type GalleryView } from '../src/webcam/pipeline';
-import { DEFAULT_THRESHOLDS } from '../src/webcam/threshold';
+import { FALLBACK_THRESHOLDS } from '../src/webcam/threshold';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,7 +68,7 @@ for (let i = 0; i < galleryFiles.length; i += 50) {
   });
 }
 const gallery = (): GalleryView => ({ version: 0, size: index.size, search: (s, e, k) => index.search(s, e, k), identityOf: (id) => identities.get(id) });
-const thresholds = { perStage: DEFAULT_THRESHOLDS, source: 'default' as const, positives: 0, negatives: 0 };
+const thresholds = { perStage: model.meta.unknownThresholds ?? FALLBACK_THRESHOLDS, source: 'default' as const, positives: 0, negatives: 0 };
 
 function listQuery(n: number): string[] {
   const dir = join(marketRoot(), 'query');

@@ -1,6 +1,7 @@
 // Bad input gets a clear message and loses nothing: broken and odd image files, a model that fails to
 // download, IndexedDB refusing to store (quota) or refusing access altogether.
 import { expect, test, type Page } from '@playwright/test';
+import { SHIPPED_MODEL } from '../src/shippedModel';
 import {
   asPlaywrightFile,
   corruptJpeg,
@@ -57,7 +58,7 @@ test('a failed model download says so, keeps the gallery, and a retry recovers',
   await page.getByTestId('gallery-identity').fill('fixture');
   await addToGallery(page, [file(personJpeg({ name: 'kept.jpg' }))], 1);
 
-  await page.route('**/models/dare-mnv2-fp16/model.json', (route) => route.fulfill({ status: 404, body: 'not here' }));
+  await page.route(`**/models/${SHIPPED_MODEL}/model.json`, (route) => route.fulfill({ status: 404, body: 'not here' }));
   await page.reload();
   await expect(page.getByTestId('model-status')).toHaveText(/failed/);
   await expect(errors(page)).toContainText('The model could not be loaded');
@@ -69,7 +70,7 @@ test('a failed model download says so, keeps the gallery, and a retry recovers',
 
   // The weights fail mid-way this time (connection dropped).
   await page.unrouteAll();
-  await page.route('**/models/dare-mnv2-fp16/*.bin', (route) => route.abort('connectionreset'));
+  await page.route(`**/models/${SHIPPED_MODEL}/*.bin`, (route) => route.abort('connectionreset'));
   await page.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByTestId('model-status')).toHaveText(/failed/);
   await expect(errors(page)).toContainText('weight shard');

@@ -1,6 +1,7 @@
 // The engine in the UI: which backend runs and why faster ones were not used, forcing another backend,
 // the model's download progress.
 import { expect, test } from '@playwright/test';
+import { SHIPPED_MODEL } from '../src/shippedModel';
 import { addToGallery, expectReady, expectSearchDone, openApp, READY_TIMEOUT, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
 
@@ -49,7 +50,7 @@ test('switches to cpu and back to wasm; the gallery and its answers carry over',
 
 test('shows the model download progress', async ({ page }) => {
   // Slow shards, so the progress bar is there long enough to see.
-  await page.route('**/models/dare-mnv2-fp16/*.bin', async (route) => {
+  await page.route(`**/models/${SHIPPED_MODEL}/*.bin`, async (route) => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await route.continue();
   });

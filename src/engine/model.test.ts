@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashBytes, loadDareModel, ModelLoadError, parseDareMetadata, type ModelLoadErrorKind } from './model';
+import { SHIPPED_MODEL } from '../shippedModel';
 import { fileFetch, modelJsonUrl } from './node/fileFetch';
 import { loadModel, MODEL_DIR, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
 import { prepareBatch, runMonolithic } from './staged';
 import { l2Normalise } from './vectors';
 
-const FP16_DIR = join(MODEL_DIR, '../dare-mnv2-fp16');
+const FP16_DIR = join(MODEL_DIR, '..', SHIPPED_MODEL);
 
 const GOOD_META = {
   input: { name: 'image', height: 128, width: 64 },
@@ -107,6 +108,10 @@ describe('parseDareMetadata', () => {
   it('accepts the contract and returns it', () => {
     expect(parseDareMetadata(GOOD_META, NODES)).toEqual(GOOD_META);
   });
+  it('reads the optional unknown thresholds', () => {
+    const unknownThresholds = { '1': 0.9, '2': 0.85, '3': 0.8, '4': 0.8, fused: 0.78 };
+    expect(parseDareMetadata({ ...GOOD_META, unknownThresholds }, NODES).unknownThresholds).toEqual(unknownThresholds);
+  });
   it.each([
     [{ ...GOOD_META, distance: 'cosine' }, /distance 'cosine' is not supported/],
     [{ ...GOOD_META, version: 2 }, /version 2 is not supported/],
@@ -114,6 +119,8 @@ describe('parseDareMetadata', () => {
     [{ ...GOOD_META, input: { ...GOOD_META.input, height: 12.5 } }, /input\.height must be a positive integer/],
     [{ ...GOOD_META, fused: { ...GOOD_META.fused, weights: [1, 2] } }, /fused\.weights must hold 4 numbers/],
     [null, /dare must be an object/],
+    [{ ...GOOD_META, unknownThresholds: { '1': 1, '2': 1, '3': 1, '4': 1 } }, /unknownThresholds\.fused must be a finite number/],
+    [{ ...GOOD_META, unknownThresholds: { '1': 1, '2': 1, '3': -1, '4': 1, fused: 1 } }, /unknownThresholds\.3 must be positive/],
   ])('rejects %#', (meta, message) => {
     expect(() => parseDareMetadata(meta, NODES)).toThrow(message);
   });
@@ -165,7 +172,7 @@ describe.skipIf(!modelAvailable)(withModel('loading the exported model'), () => 
       // Both are re-exported while training runs: compare only exports of the same checkpoint.
       const source = (m: typeof fp32) => JSON.stringify((m.graph.metadata as { export?: { source?: unknown } }).export?.source);
       if (source(fp16) !== source(fp32)) {
-        console.warn('models/dare-mnv2 and dare-mnv2-fp16 come from different checkpoints: embeddings not compared');
+        console.warn('the fp32 and float16 models come from different checkpoints: embeddings not compared');
         return;
       }
       const image = noiseImage(fp32.meta.input.width, fp32.meta.input.height, 3);

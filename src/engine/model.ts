@@ -5,7 +5,7 @@
 // before the weights are downloaded, progress is byte-level, and the weights can be hashed for modelId.
 import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
-import type { DareMetadata } from './types';
+import type { DareMetadata, StageKey } from './types';
 
 export type ModelLoadErrorKind =
   | 'network' // fetch itself failed (offline, DNS, CORS)
@@ -236,6 +236,16 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
     return v;
   };
 
+  const thresholds = (t: Record<string, unknown>): Record<StageKey, number> => {
+    const out = {} as Record<StageKey, number>;
+    for (const key of ['1', '2', '3', '4', 'fused'] as const) {
+      const v = finite(t[key], `unknownThresholds.${key}`);
+      if (v <= 0) throw new Error(`unknownThresholds.${key} must be positive`);
+      out[key] = v;
+    }
+    return out;
+  };
+
   const root = obj(raw, 'dare');
   const input = obj(root.input, 'input');
   const stages = root.stages;
@@ -258,5 +268,6 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
     fused: { embedding: node(fused.embedding, 'fused.embedding'), weights: weights.map((w: unknown, i) => finite(w, `fused.weights[${i}]`)) },
     distance: root.distance,
     version: root.version,
+    ...(root.unknownThresholds === undefined ? {} : { unknownThresholds: thresholds(obj(root.unknownThresholds, 'unknownThresholds')) }),
   };
 }

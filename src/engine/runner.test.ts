@@ -2,13 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Calibration, memoryCostStorage } from './calibration';
 import type { DareModel } from './model';
-import { loadModel, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
+import { loadModel, MODEL_INPUT, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
 import type { RgbaPixels } from './pixels';
 import { AnytimeRunner } from './runner';
 import { STAGE_IDS, stageKey, type StageCosts, type StageKey } from './types';
 import { prepareBatch, runMonolithic } from './staged';
 import { l2Normalise } from './vectors';
 import { warmUp } from './warmup';
+
+const { width: W, height: H } = MODEL_INPUT;
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
@@ -63,7 +65,7 @@ function expectSameEmbeddings(a: Partial<Record<StageKey, Float32Array>>, b: Par
 describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on wasm'), () => {
   let model: DareModel;
   let runner: AnytimeRunner;
-  const image = personLikeImage(64, 128, 1);
+  const image = personLikeImage(W, H, 1);
 
   /** A runner whose calibrated costs are the given ones and do not learn (deterministic decisions). */
   async function runnerWithCosts(ms: StageCosts['ms']): Promise<AnytimeRunner> {
@@ -75,7 +77,7 @@ describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on
   beforeAll(async () => {
     await useBackend('wasm');
     model = await loadModel();
-    expect(model.meta.input).toMatchObject({ height: 128, width: 64 }); // the images below are made at this size
+    expect(model.meta.input).toMatchObject({ height: H, width: W }); // the images below are made at this size
     await warmUp(model);
     runner = new AnytimeRunner(model, await Calibration.open(model, 'wasm', memoryCostStorage(), { warmupRuns: 1, runs: 5 }));
   });
@@ -141,7 +143,7 @@ describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on
 
   it('gives the same embeddings stage by stage as in one forward pass', async () => {
     for (const seed of [1, 2, 3]) {
-      const img = personLikeImage(64, 128, seed);
+      const img = personLikeImage(W, H, seed);
       const staged = await runner.embed(img, { deadlineMs: Infinity });
       expectSameEmbeddings(staged.embeddings, await runner.embedAll(img));
     }
@@ -163,8 +165,8 @@ describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on
 
   it('takes RGBA pixels, an RGB tensor, and other sizes (resized to the model input)', async () => {
     const base = await runner.embedAll(image);
-    const rgb = new Float32Array(64 * 128 * 3).map((_, i) => image.data[Math.floor(i / 3) * 4 + (i % 3)]);
-    const tensor = tf.tensor3d(rgb, [128, 64, 3]);
+    const rgb = new Float32Array(W * H * 3).map((_, i) => image.data[Math.floor(i / 3) * 4 + (i % 3)]);
+    const tensor = tf.tensor3d(rgb, [H, W, 3]);
     expectSameEmbeddings(await runner.embedAll(tensor), base);
     expect(tensor.isDisposed).toBe(false);
     const ints = tf.cast(tensor, 'int32') as tf.Tensor3D;
@@ -176,7 +178,7 @@ describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on
   });
 
   it('embeds a batch exactly as one image at a time', async () => {
-    const images = [1, 5, 6].map((s) => personLikeImage(64, 128, s));
+    const images = [1, 5, 6].map((s) => personLikeImage(W, H, s));
     const batch = await runner.embedAllBatch(images);
     for (let i = 0; i < images.length; i++) expectSameEmbeddings(batch[i], await runner.embedAll(images[i]));
     expect(await runner.embedAllBatch([])).toEqual([]);

@@ -25,6 +25,9 @@ export interface DareMetadata {
   fused: { embedding: string; weights: number[] };
   distance: string;
   version: number;
+  /** Per-stage distance below which two images are taken for the same person, measured on Market-1501
+   * at export time (optional: older exports lack it). */
+  unknownThresholds?: Record<StageKey, number>;
 }
 
 /** Calibrated cost in ms of each step on this device and backend: stages 1–4, then the fusion. */

@@ -3,12 +3,13 @@
 
 import { create } from 'zustand';
 import { createEngine, ModelLoadError, type BackendStatus, type CostStorage, type Engine, type EngineProgress, type StageCosts } from '../engine';
+import { SHIPPED_MODEL } from '../shippedModel';
 import { reportError } from './notices';
 import { quietly } from './quietly';
 import { settingsStorage, useSettings, type BackendChoice } from './settings';
 
 // The float16 export: half the download of fp32, same Market-1501 accuracy (models/README.md).
-export const MODEL_URL = `${import.meta.env.BASE_URL}models/dare-mnv2-fp16/model.json`;
+export const MODEL_URL = `${import.meta.env.BASE_URL}models/${SHIPPED_MODEL}/model.json`;
 /** Absolute: tfjs' threaded wasm backend also fetches the binaries from a blob: worker. */
 const WASM_PATHS = new URL(`${import.meta.env.BASE_URL}tfjs-wasm/`, location.href).href;
 

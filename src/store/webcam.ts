@@ -10,7 +10,7 @@ import type { GalleryView, PersonView } from '../webcam/pipeline';
 import type { RgbaPixels } from '../engine';
 import { WebcamSession } from '../webcam/session';
 import type { FrameStatsSnapshot } from '../webcam/stats';
-import { calibrateThresholds, type LabelledEmbeddings, type UnknownThresholds } from '../webcam/threshold';
+import { calibrateThresholds, type LabelledEmbeddings, type StageThresholds, type UnknownThresholds } from '../webcam/threshold';
 
 export interface WebcamHost {
   /** The app's engine once it is ready, else null. */
@@ -19,9 +19,11 @@ export interface WebcamHost {
   gallery(): GalleryView;
   /** Gallery entries with their identities, for calibrating the unknown threshold. */
   labelledEmbeddings(): LabelledEmbeddings[];
+  /** The loaded model's own unknown thresholds, if it states them. */
+  modelThresholds(): StageThresholds | undefined;
   /** Adds crops (at the model's input size) to the gallery as `identity`, embedded at every stage. */
   enroll(identity: string, crops: RgbaPixels[]): Promise<void>;
-  /** Calls `listener` whenever the gallery changes; returns the unsubscribe function. */
+  /** Calls `listener` whenever the gallery or the model changes; returns the unsubscribe function. */
   subscribe(listener: () => void): () => void;
 }
 
@@ -105,7 +107,7 @@ export const useWebcamStore = create<WebcamState>()((set, get) => ({
 
   connect(h) {
     host = h;
-    const recalibrate = () => set({ thresholds: calibrateThresholds(h.labelledEmbeddings()) });
+    const recalibrate = () => set({ thresholds: calibrateThresholds(h.labelledEmbeddings(), h.modelThresholds()) });
     recalibrate();
     // A gallery import changes it once per image: calibrate once it has settled.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,7 +12,7 @@ import type { PersonDetector } from './detector';
 import { centre } from './geometry';
 import { detectorAvailable, loadTestDetector, NO_DETECTOR } from './node/testDetector';
 import { WebcamPipeline, type FrameReport, type GalleryView } from './pipeline';
-import { DEFAULT_THRESHOLDS } from './threshold';
+import { FALLBACK_THRESHOLDS } from './threshold';
 
 const market = marketMissing();
 const why = !modelAvailable ? NO_MODEL : !detectorAvailable ? NO_DETECTOR : market ? `SKIPPED: ${market}` : null;
@@ -22,7 +22,7 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
   let detector: PersonDetector;
   let calibration: Calibration;
   const clip = why === null ? buildClip(TWO_PEOPLE) : null;
-  const thresholds = { perStage: DEFAULT_THRESHOLDS, source: 'default' as const, positives: 0, negatives: 0 };
+  const thresholds = () => ({ perStage: model.meta.unknownThresholds ?? FALLBACK_THRESHOLDS, source: 'default' as const, positives: 0, negatives: 0 });
 
   beforeAll(async () => {
     await useBackend('wasm');
@@ -56,7 +56,7 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
     for (let i = from; i < from + count; i++) {
       const { width, height, data } = clip!.frames[i % clip!.frames.length];
       const frame = tf.tensor3d(data, [height, width, 3], 'float32');
-      reports.push(await pipeline.process(frame, { budgetMs, thresholds, thresholdScale: 1 }));
+      reports.push(await pipeline.process(frame, { budgetMs, thresholds: thresholds(), thresholdScale: 1 }));
       frame.dispose();
     }
     return reports;

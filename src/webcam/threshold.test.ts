@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { l2Normalise } from '../engine/vectors';
-import { balancedThreshold, calibrateThresholds, decide, DEFAULT_THRESHOLDS, type LabelledEmbeddings, type UnknownThresholds } from './threshold';
+import { balancedThreshold, calibrateThresholds, decide, FALLBACK_THRESHOLDS, type LabelledEmbeddings, type UnknownThresholds } from './threshold';
 
 const FIXED: UnknownThresholds = { perStage: { '1': 1.2, '2': 1.1, '3': 1.0, '4': 0.9, fused: 0.8 }, source: 'gallery', positives: 1, negatives: 1 };
 
@@ -71,8 +71,13 @@ describe('calibrateThresholds', () => {
     }
   });
 
-  it('uses the defaults until the gallery has both a repeated identity and two identities', () => {
-    expect(calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3)])).toMatchObject({ source: 'default', perStage: DEFAULT_THRESHOLDS });
-    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)])).toMatchObject({ source: 'default', perStage: DEFAULT_THRESHOLDS });
+  it("uses the model's thresholds (else the fallback) until the gallery has both a repeated identity and two identities", () => {
+    const model = { '1': 0.9, '2': 0.8, '3': 0.7, '4': 0.75, fused: 0.72 };
+    expect(calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3)], model)).toMatchObject({ source: 'default', perStage: model });
+    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)], model)).toMatchObject({ source: 'default', perStage: model });
+    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)])).toMatchObject({ source: 'default', perStage: FALLBACK_THRESHOLDS });
+    const calibrated = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0)], model);
+    expect(calibrated.source).toBe('gallery');
+    expect(calibrated.perStage).not.toEqual(model);
   });
 });

@@ -17,13 +17,13 @@ export interface UnknownThresholds {
 }
 
 /**
- * Used until the gallery holds both a repeated identity and two identities: the balanced-error
- * threshold (balancedThreshold below) of each stage on the same-identity and different-identity pairs
- * of 240 Market-1501 query images (cross-camera, so harder than one camera's frames), measured with
- * models/dare-mnv2 as exported when this was written. A retrained model shifts them a little; the
- * gallery's own calibration replaces them as soon as it can.
+ * Used until the gallery holds both a repeated identity and two identities. The model states its own
+ * (`unknownThresholds` in its metadata: the balanced-error threshold, balancedThreshold below, of each
+ * stage on cross-camera Market-1501 query pairs, written by training/dare/evaluate.py); these are the
+ * last resort for a model that does not: distances between L2-normalised embeddings lie in [0, 2], and
+ * 1 (about 60° apart) is a neutral middle.
  */
-export const DEFAULT_THRESHOLDS: StageThresholds = { '1': 1.03, '2': 1.08, '3': 0.94, '4': 1.11, fused: 1.05 };
+export const FALLBACK_THRESHOLDS: StageThresholds = { '1': 1, '2': 1, '3': 1, '4': 1, fused: 1 };
 
 export interface LabelledEmbeddings {
   identity: string;
@@ -33,9 +33,10 @@ export interface LabelledEmbeddings {
 /** Pairs considered at most (entries are subsampled evenly beyond this), so calibration stays fast. */
 const MAX_ENTRIES = 300;
 
-export function calibrateThresholds(entries: readonly LabelledEmbeddings[]): UnknownThresholds {
+/** `defaults`: the model's own thresholds, used until the gallery can calibrate. */
+export function calibrateThresholds(entries: readonly LabelledEmbeddings[], defaults: StageThresholds = FALLBACK_THRESHOLDS): UnknownThresholds {
   const sample = evenSample(entries, MAX_ENTRIES);
-  const perStage = { ...DEFAULT_THRESHOLDS };
+  const perStage = { ...defaults };
   let positives = 0;
   let negatives = 0;
   for (const stage of STAGE_IDS) {
@@ -52,7 +53,7 @@ export function calibrateThresholds(entries: readonly LabelledEmbeddings[]): Unk
       }
     }
     if (pos.length === 0 || neg.length === 0) {
-      return { perStage: { ...DEFAULT_THRESHOLDS }, source: 'default', positives: pos.length, negatives: neg.length };
+      return { perStage: { ...defaults }, source: 'default', positives: pos.length, negatives: neg.length };
     }
     perStage[key] = balancedThreshold(pos, neg);
     positives = pos.length;

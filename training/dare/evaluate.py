@@ -22,11 +22,12 @@ import numpy as np
 import torch
 
 from .data import Sample, load_images, market_root, read_split
-from .metrics import Scores, euclidean, evaluate, l2_normalise
+from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
 from .model import Dare
 from .rerank import re_rank
 
 STAGES = ["stage1", "stage2", "stage3", "stage4", "fused"]
+THRESHOLD_KEYS = ["1", "2", "3", "4", "fused"]  # the app's stage keys
 REPO = Path(__file__).resolve().parents[2]
 EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
 
@@ -34,7 +35,7 @@ EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
 def torch_embeddings(checkpoint: Path, images: np.ndarray, batch: int = 256) -> np.ndarray:
     """(N, 5, 128) raw embeddings: stages 1-4 then fused."""
     state = torch.load(checkpoint, map_location="cpu")
-    model = Dare()
+    model = Dare(state["config"].get("backbone", "mobilenetv2"))
     model.load_state_dict(state["model"])
     model.eval()
     out = []
@@ -102,10 +103,12 @@ def main(argv: list[str] | None = None) -> None:
 
     rerank_stages = STAGES if args.rerank_stages == "all" else args.rerank_stages.split(",")
     results: dict[str, dict[str, float | int]] = {}
+    thresholds: dict[str, float] = {}
     print(f"{'embedding':<10} {'rank-1':>7} {'rank-5':>7} {'rank-10':>7} {'mAP':>7}")
     for i, name in enumerate(STAGES):
         feats = l2_normalise(emb[:, i])
         q, g = feats[: len(queries)], feats[len(queries) :]
+        thresholds[THRESHOLD_KEYS[i]] = round(pair_threshold(q, q_ids, q_cams), 4)
         scored: list[tuple[str, Scores]] = [(name, evaluate(euclidean(q, g), q_ids, q_cams, g_ids, g_cams))]
         if args.rerank and name in rerank_stages:
             scored.append((name + "+rerank", evaluate(re_rank(q, g), q_ids, q_cams, g_ids, g_cams)))
@@ -120,7 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         "input": [h, w],
         "embed_seconds": round(embed_s, 1),
         "scores": results,
+        # The app's "unknown" decision before its gallery can calibrate (export_tfjs --unknown-thresholds).
+        "unknownThresholds": thresholds,
     }
+    print("unknown thresholds (balanced error, cross-camera query pairs):", thresholds)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -55,3 +55,27 @@ def evaluate(dist: np.ndarray, q_ids: np.ndarray, q_cams: np.ndarray, g_ids: np.
         raise ValueError("no query has a valid match in the gallery")
     cmc = cmc_hits / n
     return Scores(rank1=float(cmc[0]), rank5=float(cmc[4]), rank10=float(cmc[9]), mAP=float(np.mean(aps)), queries=n)
+
+
+def balanced_threshold(positives: np.ndarray, negatives: np.ndarray) -> float:
+    """The distance that best separates same-identity pairs (below) from different-identity pairs
+    (above), weighing both error rates equally — the app's balancedThreshold (src/webcam/threshold.ts)."""
+    d = np.concatenate([positives, negatives])
+    same = np.concatenate([np.ones(len(positives), bool), np.zeros(len(negatives), bool)])
+    order = np.argsort(d, kind="stable")
+    d, same = d[order], same[order]
+    missed = len(positives) - np.cumsum(same)
+    accepted = np.cumsum(~same)
+    error = missed / len(positives) + accepted / len(negatives)
+    i = int(np.argmin(error))
+    return float((d[i] + d[i + 1]) / 2) if i + 1 < len(d) else float(d[i])
+
+
+def pair_threshold(feats: np.ndarray, ids: np.ndarray, cams: np.ndarray) -> float:
+    """balanced_threshold over every pair of L2-normalised `feats`: same identity seen by different
+    cameras against different identities."""
+    dist = euclidean(feats, feats)
+    upper = np.triu(np.ones(dist.shape, bool), k=1)
+    same_id = ids[:, None] == ids[None, :]
+    same_cam = cams[:, None] == cams[None, :]
+    return balanced_threshold(dist[upper & same_id & ~same_cam], dist[upper & ~same_id])

@@ -83,6 +83,11 @@ class MobileNetV2Stages(nn.Module):
             LAST_CHANNELS,
         )
 
+    @staticmethod
+    def normalise(x: torch.Tensor) -> torch.Tensor:
+        """RGB 0-255 to the [-1, 1] the TFLite model was trained on."""
+        return x / 127.5 - 1.0
+
     def _stage_bounds(self, stage: int) -> tuple[int, int]:
         starts = (0,) + _STAGE_STARTS + (len(self.blocks),)
         return starts[stage - 1], starts[stage]

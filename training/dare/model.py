@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .mobilenetv2 import MobileNetV2Stages
+from .backbones import Backbone, make_backbone
 
 EMBED_DIM = 128
 HIDDEN_DIM = 1024
@@ -34,18 +34,17 @@ class DareOutput:
 
 
 class Dare(nn.Module):
-    """Input: RGB float 0-255, NCHW. Normalisation to MobileNetV2's [-1, 1] happens inside, so the
-    exported graph takes raw pixels."""
+    """Input: RGB float 0-255, NCHW. The backbone's own normalisation happens inside, so the exported
+    graph takes raw pixels."""
 
-    def __init__(self, backbone: MobileNetV2Stages | None = None) -> None:
+    def __init__(self, backbone: Backbone | str = "mobilenetv2") -> None:
         super().__init__()
-        self.backbone = backbone if backbone is not None else MobileNetV2Stages()
+        self.backbone = make_backbone(backbone) if isinstance(backbone, str) else backbone
         self.heads = nn.ModuleList(EmbeddingHead(c) for c in self.backbone.tap_channels)
         self.fusion_weights = nn.Parameter(torch.full((NUM_STAGES,), 1.0 / NUM_STAGES))
 
-    @staticmethod
-    def normalise(x: torch.Tensor) -> torch.Tensor:
-        return x / 127.5 - 1.0
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone.normalise(x)
 
     def forward(self, x: torch.Tensor) -> DareOutput:
         h = self.normalise(x)

@@ -22,10 +22,19 @@ import torch
 
 from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, train_samples
 from .loss import batch_hard_soft_margin
+from .backbones import BACKBONES
 from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
 from .model import Dare
+from .osnet import load_msmt17_weights, read_onnx_convs
+from .resnet import load_torchvision_weights
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
+SHARED_WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "weights"
+# What each backbone starts from when --weights is not given ("" = from scratch).
+DEFAULT_WEIGHTS = {
+    "mobilenetv2": str(SHARED_WEIGHTS / "mobilenet_v2_1.0_224_quant.tflite"),
+    "osnet_x0_25": str(SHARED_WEIGHTS / "osnet_x0_25_msmt17.onnx"),
+    "resnet50": "",
+}
 STAGE_NAMES = ["stage1", "stage2", "stage3", "stage4", "fused"]
 
 
@@ -40,7 +49,8 @@ class TrainConfig:
     p: int = 18
     k: int = 4
     seed: int = 0
-    weights: str = str(DEFAULT_WEIGHTS)
+    weights: str = DEFAULT_WEIGHTS["mobilenetv2"]
+    backbone: str = "mobilenetv2"
 
 
 def learning_rate(cfg: TrainConfig, it: int) -> float:
@@ -65,10 +75,19 @@ def hardware() -> dict[str, str | int]:
 
 
 def build_model(cfg: TrainConfig, calibration_images: np.ndarray) -> Dare:
-    model = Dare()
+    """The backbone starts from cfg.weights: the ImageNet TFLite file (MobileNetV2), the MSMT17 ONNX
+    file (OSNet), a torchvision state dict (ResNet-50), or nothing."""
+    model = Dare(cfg.backbone)
+    if not cfg.weights:
+        return model
     calib = torch.from_numpy(calibration_images).permute(0, 3, 1, 2).float()
     calib = torch.nn.functional.interpolate(calib, size=(cfg.height, cfg.width), mode="bilinear", align_corners=False)
-    load_imagenet_weights(model.backbone, load_tflite_tensors(cfg.weights), Dare.normalise(calib))
+    if cfg.backbone == "mobilenetv2":
+        load_imagenet_weights(model.backbone, load_tflite_tensors(cfg.weights), model.normalise(calib))
+    elif cfg.backbone == "osnet_x0_25":
+        load_msmt17_weights(model.backbone, read_onnx_convs(cfg.weights), calib)
+    else:
+        load_torchvision_weights(model.backbone, cfg.weights)
     return model
 
 
@@ -87,12 +106,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--height", type=int, default=TrainConfig.height)
     ap.add_argument("--width", type=int, default=TrainConfig.width)
-    ap.add_argument("--iterations", type=int, default=TrainConfig.iterations)
+    ap.add_argument("--iterations", type=int, default=None,
+                    help=f"total iterations (default {TrainConfig.iterations}); on resume, extends or shortens the run and its lr schedule")
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
     ap.add_argument("--p", type=int, default=TrainConfig.p)
     ap.add_argument("--k", type=int, default=TrainConfig.k)
     ap.add_argument("--seed", type=int, default=TrainConfig.seed)
-    ap.add_argument("--weights", default=TrainConfig.weights, help="ImageNet MobileNetV2 TFLite file")
+    ap.add_argument("--backbone", choices=BACKBONES, default=TrainConfig.backbone)
+    ap.add_argument("--weights", default=None, help="initial backbone weights (default: the backbone's file in ../shared/weights; '' = from scratch)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     ap.add_argument("--cache", type=Path, default=Path(".cache"), help="where decoded training images are kept")
@@ -105,8 +126,15 @@ def main(argv: list[str] | None = None) -> None:
     ckpt_path = args.out / "checkpoint.pt"
     resume = torch.load(ckpt_path, map_location="cpu") if ckpt_path.exists() else None
     cfg = TrainConfig(**resume["config"]) if resume else TrainConfig(
-        height=args.height, width=args.width, iterations=args.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed, weights=args.weights
+        height=args.height, width=args.width, iterations=args.iterations or TrainConfig.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed,
+        backbone=args.backbone, weights=DEFAULT_WEIGHTS[args.backbone] if args.weights is None else args.weights,
     )
+
+    if resume and args.iterations and args.iterations != cfg.iterations:
+        if args.iterations <= resume["iteration"]:
+            raise SystemExit(f"--iterations {args.iterations}: the run is already at iteration {resume['iteration']}")
+        print(f"changing the run's length from {cfg.iterations} to {args.iterations} iterations (the lr schedule follows)")
+        cfg.iterations = args.iterations
 
     samples = train_samples(market_root())
     big_h, big_w = round(cfg.height * 1.125), round(cfg.width * 1.125)

@@ -27,7 +27,7 @@ def test_import_keeps_the_folded_function() -> None:
     """With BN calibrated on a batch, BN(conv(x)) == conv(x) + folded bias: check on the stem."""
     tensors = load_tflite_tensors(WEIGHTS)
     net = MobileNetV2Stages()
-    x = Dare.normalise(torch.rand(4, 3, 64, 32) * 255)
+    x = MobileNetV2Stages.normalise(torch.rand(4, 3, 64, 32) * 255)
     load_imagenet_weights(net, tensors, x)
     net.eval()
     conv, bn = net.stem[0], net.stem[1]

@@ -1,7 +1,8 @@
 // Node only: what the engine's tests and benchmark share to run the real model on wasm.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REFERENCE_MODEL } from '../../shippedModel';
 import { initBackend } from '../backend';
 import { loadDareModel, type DareModel } from '../model';
 import type { RgbaPixels } from '../pixels';
@@ -10,10 +11,14 @@ import { fileFetch, modelJsonUrl } from './fileFetch';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-export const MODEL_DIR = join(ROOT, 'models/dare-mnv2');
+export const MODEL_DIR = join(ROOT, 'models', REFERENCE_MODEL);
 export const WASM_DIR = join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/';
 export const modelAvailable = existsSync(join(MODEL_DIR, 'model.json'));
-export const NO_MODEL = 'SKIPPED: models/dare-mnv2/model.json is absent (export one with training/dare/export_tfjs.py)';
+/** The model's input size, known before it loads so that test images can be made at it. */
+export const MODEL_INPUT: { height: number; width: number } = modelAvailable
+  ? (JSON.parse(readFileSync(join(MODEL_DIR, 'model.json'), 'utf8')) as { userDefinedMetadata: { dare: { input: { height: number; width: number } } } }).userDefinedMetadata.dare.input
+  : { height: 128, width: 64 };
+export const NO_MODEL = `SKIPPED: models/${REFERENCE_MODEL}/model.json is absent (export one with training/dare/export_tfjs.py)`;
 
 /** Title for a describe block that needs the model: says why it is skipped when it is. */
 export const withModel = (title: string): string => (modelAvailable ? title : `${title} — ${NO_MODEL}`);

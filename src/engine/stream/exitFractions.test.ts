@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { REFERENCE_MODEL } from '../../shippedModel';
 import { parseDareMetadata } from '../model';
 import type { StageCosts } from '../types';
 import { cumulativeMacs, cumulativeMs } from './costs';
 import { conditionalExitProbabilities, expectedCost, solveExitFractions } from './exitFractions';
 
 const shippedMeta = parseDareMetadata(
-  (JSON.parse(readFileSync(new URL('../../../models/dare-mnv2/model.json', import.meta.url), 'utf8')) as {
+  (JSON.parse(readFileSync(new URL(`../../../models/${REFERENCE_MODEL}/model.json`, import.meta.url), 'utf8')) as {
     userDefinedMetadata: { dare: unknown };
   }).userDefinedMetadata.dare,
 );

@@ -44,6 +44,7 @@ export const appWebcamHost: WebcamHost = {
     };
   },
   labelledEmbeddings: () => useGallery.getState().entries,
+  modelThresholds: () => readyEngine()?.model.meta.unknownThresholds,
   async enroll(identity, crops) {
     const engine = readyEngine();
     if (!engine) throw new Error('the model is not loaded');
@@ -63,9 +64,16 @@ export const appWebcamHost: WebcamHost = {
     await useGallery.getState().addEntries(entries);
   },
   subscribe(listener) {
-    return useGallery.subscribe((state, previous) => {
+    const unsubscribeGallery = useGallery.subscribe((state, previous) => {
       if (state.version !== previous.version) listener();
     });
+    const unsubscribeEngine = useEngine.subscribe((state, previous) => {
+      if (state.engine !== previous.engine || state.status !== previous.status) listener();
+    });
+    return () => {
+      unsubscribeGallery();
+      unsubscribeEngine();
+    };
   },
 };
 

@@ -1,0 +1,230 @@
+"""OSNet x0.25 (Zhou et al., ICCV 2019) split into DaRe's four stages, initialised from the MSMT17
+re-ID weights in ../shared/weights/osnet_x0_25_msmt17.onnx (torchreid's model, exported with BN folded).
+
+Module names follow torchreid's `osnet_x0_25` exactly, so the ONNX node scopes name the module each
+weight belongs to. Stages: 1 = conv1 + maxpool + conv2's OS blocks (stride 4, 64 channels);
+2 = conv2's transition + conv3's blocks (stride 8, 96); 3 = conv3's transition + conv4 (stride 16, 128);
+4 = conv5, the 1x1 conv the original network pools for its feature (stride 16, 128). OSNet has no
+stride-32 stage; stage 4 is its own final feature map.
+
+Provenance: the MSMT17 weights are torchreid's model zoo `osnet_x0_25_msmt17` (MIT licence), trained on
+MSMT17 only — no Market-1501 image was seen before our fine-tuning.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+DEFAULT_ONNX = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "osnet_x0_25_msmt17.onnx"
+# torchreid's ImageNet normalisation, applied to RGB 0-255 inside the model.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+CHANNELS = (16, 64, 96, 128)  # x0.25 of (64, 256, 384, 512)
+
+
+class ConvLayer(nn.Module):
+    """Conv + BN + ReLU, used for the 7x7 stem."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, padding: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class Conv1x1(ConvLayer):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(cin, cout, 1, 1, 0)
+
+
+class Conv1x1Linear(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class LightConv3x3(nn.Module):
+    """1x1 (linear) then depthwise 3x3 + BN + ReLU."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 1, bias=False)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, groups=cout, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv2(self.conv1(x))))
+
+
+class ChannelGate(nn.Module):
+    """Shared across the four streams of an OS block: GAP -> FC -> ReLU -> FC -> sigmoid, times x."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, channels // reduction, 1)
+        self.fc2 = nn.Conv2d(channels // reduction, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3), keepdim=True)))))
+        return x * g
+
+
+class OSBlock(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        mid = cout // 4
+        self.conv1 = Conv1x1(cin, mid)
+        self.conv2a = LightConv3x3(mid, mid)
+        self.conv2b = nn.Sequential(*(LightConv3x3(mid, mid) for _ in range(2)))
+        self.conv2c = nn.Sequential(*(LightConv3x3(mid, mid) for _ in range(3)))
+        self.conv2d = nn.Sequential(*(LightConv3x3(mid, mid) for _ in range(4)))
+        self.gate = ChannelGate(mid)
+        self.conv3 = Conv1x1Linear(mid, cout)
+        self.downsample = Conv1x1Linear(cin, cout) if cin != cout else None
+
+    def streams(self) -> list[nn.Module]:
+        return [self.conv2a, self.conv2b, self.conv2c, self.conv2d]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1 = self.conv1(x)
+        x2 = sum(self.gate(stream(x1)) for stream in self.streams())
+        identity = self.downsample(x) if self.downsample is not None else x
+        return torch.relu(self.conv3(x2) + identity)
+
+
+def _layer(cin: int, cout: int, reduce: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [OSBlock(cin, cout), OSBlock(cout, cout)]
+    if reduce:
+        layers.append(nn.Sequential(Conv1x1(cout, cout), nn.AvgPool2d(2, stride=2)))
+    return nn.Sequential(*layers)
+
+
+class OSNetStages(nn.Module):
+    """forward_stage(s, x) maps stage s-1's tap (or the normalised image for s=1) to stage s's tap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        c = CHANNELS
+        self.conv1 = ConvLayer(3, c[0], 7, 2, 3)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.conv2 = _layer(c[0], c[1], reduce=True)
+        self.conv3 = _layer(c[1], c[2], reduce=True)
+        self.conv4 = _layer(c[2], c[3], reduce=False)
+        self.conv5 = Conv1x1(c[3], c[3])
+        self.tap_channels = (c[1], c[2], c[3], c[3])
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1) * 255.0, persistent=False)
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1) * 255.0, persistent=False)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def forward_stage(self, stage: int, x: torch.Tensor) -> torch.Tensor:
+        if stage == 1:
+            return self.conv2[1](self.conv2[0](self.maxpool(self.conv1(x))))
+        if stage == 2:
+            return self.conv3[1](self.conv3[0](self.conv2[2](x)))
+        if stage == 3:
+            return self.conv4[1](self.conv4[0](self.conv3[2](x)))
+        return self.conv5(x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Initialisation from the BN-folded ONNX export.
+
+
+def _module_path(node_name: str) -> str:
+    """'/conv2/conv2.0/conv2b/conv2b.1/conv2/Conv' -> 'conv2.0.conv2b.1.conv2'; the gate's repeated
+    calls are scoped 'fc1_2' etc. and map back to the one shared 'fc1'."""
+    parts: list[str] = []
+    prev = ""
+    for seg in node_name.strip("/").split("/")[:-1]:
+        seg = re.sub(r"_\d+$", "", seg)
+        if prev and seg.startswith(prev + "."):
+            parts.append(seg[len(prev) + 1:])
+        else:
+            parts.append(seg)
+        prev = seg
+    return ".".join(parts)
+
+
+def read_onnx_convs(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Module path -> (weight OIHW, bias or None) for every Conv node (shared gate weights once)."""
+    import onnx
+    from onnx import numpy_helper
+
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load(str(path))
+    except DecodeError as e:
+        raise ValueError(f"{path}: not an ONNX model ({e})") from e
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    convs: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        if any(i not in init for i in node.input[1:]):
+            raise ValueError(f"{path}: {node.name}'s weights are not initialisers of the file")
+        w = init[node.input[1]]
+        b = init[node.input[2]] if len(node.input) > 2 else None
+        convs.setdefault(_module_path(node.name), (w, b))
+    return convs
+
+
+def load_msmt17_weights(net: OSNetStages, convs: dict[str, tuple[np.ndarray, np.ndarray | None]], calibration: torch.Tensor) -> None:
+    """Copy the folded conv weights; each conv's BN (its parent's `bn`) gets the statistics of
+    `calibration` images so that BN(conv(x)) == conv(x) + folded_bias on that batch, in train and eval
+    mode: the pretrained function is kept and BN can still adapt while fine-tuning."""
+    pending: dict[nn.BatchNorm2d, torch.Tensor] = {}
+    modules = dict(net.named_modules())
+    convs_in_net = {name for name, m in modules.items() if isinstance(m, nn.Conv2d)}
+    if set(convs) != convs_in_net:
+        raise ValueError(f"ONNX and model disagree: only in ONNX {sorted(set(convs) - convs_in_net)[:5]}, only in model {sorted(convs_in_net - set(convs))[:5]}")
+    for name, (w, b) in convs.items():
+        conv = modules[name]
+        assert isinstance(conv, nn.Conv2d)
+        if tuple(w.shape) != tuple(conv.weight.shape):
+            raise ValueError(f"{name}: ONNX {w.shape} vs model {tuple(conv.weight.shape)}")
+        conv.weight.data.copy_(torch.from_numpy(np.array(w)))
+        if conv.bias is not None:
+            assert b is not None, name
+            conv.bias.data.copy_(torch.from_numpy(np.array(b)))
+        elif b is not None:
+            bn = modules[name.rsplit(".", 1)[0] + ".bn"]
+            assert isinstance(bn, nn.BatchNorm2d), name
+            pending[bn] = torch.from_numpy(b.astype(np.float32))
+    missing = [n for n, m in modules.items() if isinstance(m, nn.BatchNorm2d) and m not in pending]
+    if missing:
+        raise ValueError(f"no folded bias for {missing[:5]}")
+
+    def calibrate(bn: nn.Module, inputs: tuple[torch.Tensor]) -> None:
+        x = inputs[0]
+        mean = x.mean(dim=(0, 2, 3))
+        var = x.var(dim=(0, 2, 3), unbiased=False)
+        bn.running_mean.copy_(mean)
+        bn.running_var.copy_(var)
+        bn.weight.data.copy_(torch.sqrt(var + bn.eps))
+        bn.bias.data.copy_(mean + pending[bn])
+
+    handles = [bn.register_forward_pre_hook(calibrate) for bn in pending]
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            x = net.normalise(calibration)
+            for s in range(1, 5):
+                x = net.forward_stage(s, x)
+    finally:
+        for h in handles:
+            h.remove()
+        net.train(was_training)
