@@ -23,7 +23,8 @@ function backendFromUrl(): BackendName | null {
   return isBackend(v) ? v : null;
 }
 
-interface SettingsState extends Settings {
+// The webcam's budget is saved here too, but the webcam store owns it.
+interface SettingsState extends Omit<Settings, 'webcamBudgetMs'> {
   topK: number;
   loaded: boolean;
   /** Reads the saved settings (defaults where none or storage is unusable). */

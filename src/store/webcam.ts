@@ -10,6 +10,8 @@ import type { GalleryView, PersonView } from '../webcam/pipeline';
 import type { RgbaPixels } from '../engine';
 import { WebcamSession } from '../webcam/session';
 import type { FrameStatsSnapshot } from '../webcam/stats';
+import { quietly } from './quietly';
+import { settingsStorage } from './settings';
 import { calibrateThresholds, type LabelledEmbeddings, type StageThresholds, type UnknownThresholds } from '../webcam/threshold';
 
 export interface WebcamHost {
@@ -76,6 +78,11 @@ export interface WebcamState {
 const RECALIBRATE_DELAY_MS = 400;
 
 let host: WebcamHost | null = null;
+/** The saved budget is read once; a change the user made meanwhile wins over it. */
+let budgetLoaded = false;
+let budgetTouched = false;
+
+const clampBudget = (ms: number): number => Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, Math.round(ms)));
 let session: WebcamSession | null = null;
 let detector: { engine: Engine; detector: Promise<PersonDetector> } | null = null;
 
@@ -107,6 +114,12 @@ export const useWebcamStore = create<WebcamState>()((set, get) => ({
 
   connect(h) {
     host = h;
+    if (!budgetLoaded) {
+      budgetLoaded = true;
+      void quietly(() => settingsStorage.get('webcamBudgetMs'), undefined).then((saved) => {
+        if (saved !== undefined && !budgetTouched) set({ budgetMs: clampBudget(saved) });
+      });
+    }
     const recalibrate = () => set({ thresholds: calibrateThresholds(h.labelledEmbeddings(), h.modelThresholds()) });
     recalibrate();
     // A gallery import changes it once per image: calibrate once it has settled.
@@ -178,7 +191,12 @@ export const useWebcamStore = create<WebcamState>()((set, get) => ({
   },
 
   setBudget(ms) {
-    set({ budgetMs: Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, Math.round(ms))) });
+    if (!Number.isFinite(ms)) return;
+    budgetTouched = true;
+    const budgetMs = clampBudget(ms);
+    // Per device, like the search budget; best effort when IndexedDB is unusable.
+    void quietly(() => settingsStorage.set('webcamBudgetMs', budgetMs), undefined);
+    set({ budgetMs });
   },
 
   setThresholdScale(scale) {
