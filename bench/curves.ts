@@ -1,5 +1,5 @@
 // npm run bench:curves [-- --queries N] [--budgets 10] [--stream-runs 20] [--timing-images 40]
-//                      [--peer-queries 200] [--peer-gallery 3000] [--no-peers] [--model models/dare-mnv2]
+//                      [--peer-queries 200] [--peer-gallery 3000] [--no-peers] [--model models/dare-osnet]
 //
 // DaRe's accuracy–budget curves on Market-1501 (../shared/data/market1501, or $MARKET1501_ROOT), with the
 // shipped model run on the wasm backend through the app's engine:

@@ -1,4 +1,4 @@
-// npm run bench:engine [-- --backend wasm|cpu|webgpu] [--runs 50] [--model models/dare-mnv2] [--sizes 1000,10000,100000]
+// npm run bench:engine [-- --backend wasm|cpu|webgpu] [--runs 50] [--model models/dare-osnet] [--sizes 1000,10000,100000]
 //                      [--search-runs 20] [--no-flip]   (SwiftShader WebGPU is slow: --no-flip saves half the time)
 //
 // Latency of each anytime step and of the full model (median after warm-up), the staged run against one

@@ -16,6 +16,7 @@ describe('parseMarketName', () => {
     expect(parseMarketName('0002_c1s1_000451_03.JPG')?.identity).toBe('0002');
     expect(parseMarketName('0002_c2s1_000451_03.jpeg')?.camera).toBe(2);
     expect(parseMarketName('0002_c1s1_000451_03.Png')?.identity).toBe('0002');
+    expect(parseMarketName('1488_c2s3_065527_00.jpg.jpg')).toEqual({ identity: '1488', camera: 2, kind: 'person' });
     expect(parseMarketName('bounding_box_test/0042_c4s1_000451_03.jpg')).toEqual({ identity: '0042', camera: 4, kind: 'person' });
     expect(parseMarketName('C:\\data\\0042_c4s1_000451_03.jpg')?.identity).toBe('0042');
   });

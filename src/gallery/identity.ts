@@ -9,7 +9,8 @@ export interface MarketName {
 }
 
 // PPPP_cCsS_FFFFFF_BB.ext: person (or -1), camera, sequence, frame, bounding box.
-const MARKET_NAME = /^(-1|\d{4})_c([1-9])s(\d)_(\d{6})_(\d{2})\.(jpe?g|png)$/i;
+// A doubled extension ('….jpg.jpg', as some copies of Market-1501 have) is still that name.
+const MARKET_NAME = /^(-1|\d{4})_c([1-9])s(\d)_(\d{6})_(\d{2})\.(jpe?g|png)(\.jpe?g)?$/i;
 
 /** Parses `0002_c1s1_000451_03.jpg` → { identity: '0002', camera: 1, kind: 'person' }. A leading folder
  * path (webkitRelativePath) is ignored; anything that is not a Market-1501 name gives null. */

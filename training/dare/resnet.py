@@ -1,6 +1,6 @@
 """ResNet-50 (torchvision's) split at its four residual layers (stride 4, 8, 16, 32): the paper's
 original DaRe(R) backbone. No ImageNet weights ship here; train from scratch or pass a torchvision
-state dict (`--backbone-weights resnet50.pth`), e.g. on a GPU machine."""
+state dict (`--backbone resnet50 --weights resnet50.pth`), e.g. on a GPU machine."""
 from __future__ import annotations
 
 from pathlib import Path

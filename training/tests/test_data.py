@@ -10,6 +10,7 @@ from dare.data import AugmentConfig, PKSampler, augment, market_root, parse_name
 
 def test_parse_name() -> None:
     assert parse_name("0002_c1s1_000451_03.jpg") == (2, 1)
+    assert parse_name("1488_c2s3_065527_00.jpg.jpg") == (1488, 2)
     assert parse_name("-1_c3s2_012345_00.jpg") == (-1, 3)
     assert parse_name("0000_c6s4_000001_01.jpg") == (0, 6)
     assert parse_name("Thumbs.db") is None

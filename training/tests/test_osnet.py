@@ -157,6 +157,7 @@ def test_calibrated_bn_keeps_the_function_in_train_mode_on_the_calibration_batch
 
 @needs_onnx
 @pytest.mark.skipif(not TFLITE.exists(), reason=f"MobileNetV2 TFLite not found at {TFLITE}")
+@pytest.mark.filterwarnings("ignore:Unexpected end-group tag")  # protobuf's, on the way to the DecodeError
 def test_a_tflite_file_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match=r"mobilenet_v2_1\.0_224_quant\.tflite: not an ONNX model"):
         read_onnx_convs(TFLITE)
