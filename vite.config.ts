@@ -97,5 +97,9 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
     environment: 'node',
+    // Several suites run the real model on wasm (warm-up, calibration) on a small shared machine: the
+    // limits guard against hangs, they are not speed checks.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });

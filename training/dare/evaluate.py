@@ -2,9 +2,9 @@
 embedding, optionally with k-reciprocal re-ranking and flip averaging.
 
     # a PyTorch checkpoint
-    python3 -m dare.evaluate --checkpoint ../runs/mnv2-128x64/final.pt
+    python3 -m dare.evaluate --checkpoint ../runs/osnet-256x128/final.pt
     # the exported TF.js graph model, run by @tensorflow/tfjs (wasm) in Node: what the app ships
-    python3 -m dare.evaluate --tfjs-model ../models/dare-mnv2 --rerank --json ../models/dare-mnv2/eval.json
+    python3 -m dare.evaluate --tfjs-model ../models/dare-osnet --rerank --json ../models/eval/dare-osnet.json
 
 Embeddings are L2-normalised and compared with Euclidean distance, as in the app.
 """

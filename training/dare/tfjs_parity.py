@@ -1,6 +1,6 @@
 """Compare an exported TF.js model with the PyTorch checkpoint it came from, on real images.
 
-    python3 -m dare.tfjs_parity --checkpoint ../runs/mnv2-128x64/final.pt --model ../models/dare-mnv2 [--n 16] [--backend wasm]
+    python3 -m dare.tfjs_parity --checkpoint ../runs/osnet-256x128/final.pt --model ../models/dare-osnet [--n 16] [--backend wasm]
 
 Runs training/parity/run_model.mjs (TF.js in Node, no tfjs-node) in one call and stage by stage, and
 prints the minimum cosine similarity to PyTorch per stage. Exits non-zero when an unquantised export

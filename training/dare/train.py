@@ -1,6 +1,6 @@
 """Train a DaRe model on Market-1501.
 
-    python3 -m dare.train --out runs/mnv2-128x64 --height 128 --width 64 --iterations 6000
+    python3 -m dare.train --backbone osnet_x0_25 --out ../runs/osnet-256x128 --iterations 3000 --threads 2
 
 Resumable: re-running the same command continues from runs/<name>/checkpoint.pt. Each epoch (one pass
 over the identities) appends a line to runs/<name>/log.jsonl with the loss and the fraction of
