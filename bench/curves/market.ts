@@ -18,7 +18,7 @@ export interface MarketSplit {
   gallery: MarketImage[];
 }
 
-// Person 1488's 24 images are named '*.jpg.jpg' in this copy; they belong to the standard evaluation set.
+// 24 images (6 queries, 18 gallery) are named '*.jpg.jpg' in this copy; they belong to the standard evaluation set.
 const NAME = /^(-?\d+)_c(\d+)s\d+_\d+_\d+\.jpg(\.jpg)?$/;
 
 /** Identity and camera from a Market-1501 file name ('0002_c1s1_000451_03.jpg' → 2, 1; '-1_…' is junk). */

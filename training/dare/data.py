@@ -14,8 +14,8 @@ from PIL import Image
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "market1501"
 ROOT_ENV = "MARKET1501_ROOT"
-# The copy of Market-1501 here names person 1488's 24 images '*.jpg.jpg'; they belong to the standard
-# 3,368 x 19,732 evaluation set.
+# The copy of Market-1501 here names 24 images '*.jpg.jpg' (6 queries, 18 gallery); they belong to the
+# standard 3,368 x 19,732 evaluation set.
 _NAME = re.compile(r"^(-?\d+)_c(\d)s(\d)_(\d+)_(\d+)\.jpg(\.jpg)?$")
 
 JUNK_ID = -1
