@@ -23,7 +23,7 @@ import torch
 
 from .data import Sample, load_images, market_root, read_split
 from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
-from .model import Dare
+from .model import Dare, from_config
 from .rerank import re_rank
 
 STAGES = ["stage1", "stage2", "stage3", "stage4", "fused"]
@@ -35,7 +35,7 @@ EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
 def torch_embeddings(checkpoint: Path, images: np.ndarray, batch: int = 256) -> np.ndarray:
     """(N, 5, 128) raw embeddings: stages 1-4 then fused."""
     state = torch.load(checkpoint, map_location="cpu")
-    model = Dare(state["config"].get("backbone", "mobilenetv2"))
+    model = from_config(state["config"])
     model.load_state_dict(state["model"])
     model.eval()
     out = []

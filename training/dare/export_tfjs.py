@@ -35,7 +35,7 @@ from torch import nn
 from .macs import MACS_DEFINITION, StageMacs, stage_macs
 from .mobilenetv2 import ConvBNAct, InvertedResidual, MobileNetV2Stages
 from .graph_backbones import normalise_per_channel, osnet_stage, resnet_stage
-from .model import NUM_STAGES, Dare, EmbeddingHead
+from .model import NUM_STAGES, Dare, EmbeddingHead, from_config
 from .osnet import OSNetStages
 from .resnet import ResNet50Stages
 from .tfgraph import _DTYPES, _T, GraphBuilder, _a_bool, _a_float, _a_int, _a_strs, _a_type, _Weight, conv_op, fold_conv, fold_linear_bn
@@ -84,11 +84,26 @@ def _matmul(g: GraphBuilder, name: str, x: str, w: np.ndarray, b: np.ndarray, re
     return g.op(name, "_FusedMatMul", [x, g.const(f"{name}/weights", w), g.const(f"{name}/bias", b, "float16")], attr)
 
 
-def _head(g: GraphBuilder, stage: int, features: str, head: EmbeddingHead) -> str:
-    """Mirror of EmbeddingHead.forward: GAP -> FC+BN+ReLU -> FC."""
+def _reshape(g: GraphBuilder, name: str, x: str, shape: list[int]) -> str:
+    return g.op(name, "Reshape", [x, g.const(f"{name}/shape", np.array(shape, np.int32), None)], {**_T, "Tshape": _a_type("DT_INT32")})
+
+
+def _head(g: GraphBuilder, stage: int, features: str, head: EmbeddingHead, hwc: tuple[int, int, int]) -> str:
+    """Mirror of EmbeddingHead.forward: GAP (or stripe means) -> FC+BN+ReLU -> FC. `hwc`: the feature
+    map's size, which the stripe reshape needs."""
     p = f"stage{stage}/head"
-    axes = g.const(f"{p}/pool/axes", np.array([1, 2], np.int32), None)
-    pooled = g.op(f"{p}/pool", "Mean", [features, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
+    if head.stripes == 1:
+        axes = g.const(f"{p}/pool/axes", np.array([1, 2], np.int32), None)
+        pooled = g.op(f"{p}/pool", "Mean", [features, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
+    else:
+        # NHWC [N, H, W, C] -> [N, S, H/S, W, C] -> mean over (H/S, W) -> [N, S, C] -> [N, S*C]: band-major,
+        # as model.stripe_pool orders it.
+        h, w, c = hwc
+        s = head.stripes
+        bands = _reshape(g, f"{p}/bands", features, [-1, s, h // s, w, c])
+        axes = g.const(f"{p}/pool/axes", np.array([2, 3], np.int32), None)
+        means = g.op(f"{p}/pool", "Mean", [bands, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
+        pooled = _reshape(g, f"{p}/flatten", means, [-1, s * c])
     w1, b1 = fold_linear_bn(head.fc1, head.bn)
     hidden = _matmul(g, f"{p}/fc1", pooled, w1, b1, relu=True)
     w2, b2 = fold_linear_bn(head.fc2, None)
@@ -135,10 +150,15 @@ def build_graph(model: Dare, height: int, width: int) -> GraphBuilder:
     else:
         raise ValueError(f"no graph emitter for {type(net).__name__}")
 
+    with torch.no_grad():
+        maps, h = [], net.normalise(torch.zeros(1, 3, height, width))
+        for s in range(1, NUM_STAGES + 1):
+            h = net.forward_stage(s, h)
+            maps.append((h.shape[2], h.shape[3], h.shape[1]))
     embeddings = []
     for s in range(1, NUM_STAGES + 1):
         x = stage_fn(g, net, s, x, f"stage{s}/features")
-        embeddings.append(_head(g, s, x, model.heads[s - 1]))
+        embeddings.append(_head(g, s, x, model.heads[s - 1], maps[s - 1]))
 
     weights = model.fusion_weights.detach().numpy().astype(np.float32)
     scaled_embeddings = [
@@ -257,7 +277,7 @@ def export(model: Dare, height: int, width: int, out: Path, quantize: str | None
 
 def load_checkpoint(path: Path) -> tuple[Dare, dict]:
     ckpt = torch.load(path, map_location="cpu")
-    model = Dare(ckpt["config"].get("backbone", "mobilenetv2"))
+    model = from_config(ckpt["config"])
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt
 

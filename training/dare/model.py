@@ -13,18 +13,28 @@ HIDDEN_DIM = 1024
 NUM_STAGES = 4
 
 
-class EmbeddingHead(nn.Module):
-    """GAP -> FC 1024 + BN + ReLU -> FC 128, as in the paper."""
+def stripe_pool(feature_map: torch.Tensor, stripes: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N, stripes * C): the mean of each of `stripes` horizontal bands, band-major
+    (stripes = 1 is global average pooling)."""
+    n, c, h, w = feature_map.shape
+    if h % stripes:
+        raise ValueError(f"{h} rows do not split into {stripes} stripes")
+    return feature_map.reshape(n, c, stripes, h // stripes, w).mean(dim=(3, 4)).permute(0, 2, 1).reshape(n, stripes * c)
 
-    def __init__(self, cin: int) -> None:
+
+class EmbeddingHead(nn.Module):
+    """GAP -> FC 1024 + BN + ReLU -> FC 128, as in the paper; `stripes` > 1 pools horizontal bands
+    instead of the whole map (models/README.md: it is what lifts a thin stage 1)."""
+
+    def __init__(self, cin: int, stripes: int = 1) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(cin, HIDDEN_DIM)
+        self.stripes = stripes
+        self.fc1 = nn.Linear(cin * stripes, HIDDEN_DIM)
         self.bn = nn.BatchNorm1d(HIDDEN_DIM)
         self.fc2 = nn.Linear(HIDDEN_DIM, EMBED_DIM)
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
-        pooled = feature_map.mean(dim=(2, 3))
-        return self.fc2(torch.relu(self.bn(self.fc1(pooled))))
+        return self.fc2(torch.relu(self.bn(self.fc1(stripe_pool(feature_map, self.stripes)))))
 
 
 @dataclass
@@ -37,10 +47,10 @@ class Dare(nn.Module):
     """Input: RGB float 0-255, NCHW. The backbone's own normalisation happens inside, so the exported
     graph takes raw pixels."""
 
-    def __init__(self, backbone: Backbone | str = "mobilenetv2") -> None:
+    def __init__(self, backbone: Backbone | str = "mobilenetv2", stage1_stripes: int = 1) -> None:
         super().__init__()
         self.backbone = make_backbone(backbone) if isinstance(backbone, str) else backbone
-        self.heads = nn.ModuleList(EmbeddingHead(c) for c in self.backbone.tap_channels)
+        self.heads = nn.ModuleList(EmbeddingHead(c, stage1_stripes if i == 0 else 1) for i, c in enumerate(self.backbone.tap_channels))
         self.fusion_weights = nn.Parameter(torch.full((NUM_STAGES,), 1.0 / NUM_STAGES))
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,3 +64,8 @@ class Dare(nn.Module):
             embeddings.append(self.heads[s - 1](h))
         fused = sum(w * e for w, e in zip(self.fusion_weights, embeddings))
         return DareOutput(stages=embeddings, fused=fused)
+
+
+def from_config(config: dict) -> Dare:
+    """The model a checkpoint's config describes (older checkpoints lack the newer keys)."""
+    return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)))

@@ -18,7 +18,8 @@ from dare.tfjs_parity import REPO, STAGE_NAMES, cosine, sample_images, tfjs_embe
 
 N_IMAGES = 4
 # Small inputs keep the test fast; every stride-2 step still sees an even size.
-SIZES = {"osnet_x0_25": (128, 64), "resnet50": (64, 32)}
+# "+stripes8": the stage-1 head pools 8 horizontal stripes (Reshape + Mean in the graph).
+SIZES = {"osnet_x0_25": (128, 64), "osnet_x0_25+stripes8": (128, 64), "resnet50": (64, 32)}
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
@@ -101,12 +102,12 @@ def _with_float16_weights(model: Dare, images: torch.Tensor) -> Dare:
 
 @pytest.fixture(scope="module", params=sorted(SIZES))
 def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    backbone = request.param
-    height, width = SIZES[backbone]
-    tmp = tmp_path_factory.mktemp(backbone)
+    backbone, _, variant_name = request.param.partition("+")
+    height, width = SIZES[request.param]
+    tmp = tmp_path_factory.mktemp(request.param.replace("+", "-"))
     torch.manual_seed(0)
     pixels, what = sample_images(N_IMAGES, height, width)
-    model = Dare(backbone)
+    model = Dare(backbone, 8 if variant_name == "stripes8" else 1)
     images = torch.from_numpy(pixels).permute(0, 3, 1, 2)
     _randomise_batchnorm(model, images)
     reference = torch_embeddings(model, pixels)
