@@ -18,3 +18,22 @@ def test_train_runs_checkpoints_and_resumes(fake_market: Path, tmp_path: Path) -
     # Resuming a finished run does no more work and keeps the log.
     train.main(common)
     assert len((out / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_refit_stage1_gives_a_stripe_head_that_loads_exports_and_keeps_the_rest(fake_market: Path, tmp_path: Path) -> None:
+    import torch
+
+    from dare import refit_stage1
+    from dare.export_tfjs import load_checkpoint
+
+    run = tmp_path / "run"
+    train.main(["--out", str(run), "--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS),
+                "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"])
+    out = tmp_path / "stripes.pt"
+    refit_stage1.main(["--checkpoint", str(run / "final.pt"), "--out", str(out), "--stripes", "4", "--iterations", "8", "--threads", "1"])
+    old, _ = load_checkpoint(run / "final.pt")
+    new, ckpt = load_checkpoint(out)
+    assert ckpt["config"]["stage1_stripes"] == 4 and new.heads[0].stripes == 4 and new.heads[0].fc1.in_features == 4 * old.heads[0].fc1.in_features
+    same = {k: v for k, v in old.state_dict().items() if not k.startswith("heads.0.") and k != "fusion_weights"}
+    for k, v in same.items():
+        assert torch.equal(new.state_dict()[k], v), k
