@@ -20,8 +20,8 @@ import { AnytimeRunner, Calibration, memoryCostStorage, STAGE_IDS, warmUp } from
 import { hashBytes } from '../src/engine/model';
 import { loadModel, MODEL_DIR, useBackend } from '../src/engine/node/testModel';
 import { StagedPass, STEP_COUNT } from '../src/engine/staged';
-import { cumulativeMacs, ROUTING_POLICIES } from '../src/engine/stream/index';
-import { averagedBudgetedStream, budgetPoints, shuffledOrder, type BudgetedPoint } from './curves/budgeted';
+import { cumulativeMacs, ROUTING_POLICIES, seededPermutation } from '../src/engine/stream/index';
+import { averagedBudgetedStream, budgetPoints, type BudgetedPoint } from './curves/budgeted';
 import { dareEmbedder, embeddingMatrix, embedMissing, EmbeddingCache, scoreAll } from './curves/embeddings';
 import { decodeImage, loadMarket, marketRoot, type MarketImage } from './curves/market';
 import { rocAuc, summarise, type QueryScore, type Summary } from './curves/metrics';
@@ -64,7 +64,7 @@ const dim = (await embedDare([await decodeImage(root, market.query[0])]))[0].len
 
 // --- the evaluation set: all gallery images; all queries, or a seeded sample with --queries N ---
 const queryCount = Math.min(Number(args.queries ?? market.query.length), market.query.length);
-const queries = shuffledOrder(market.query.length, 2018)
+const queries = seededPermutation(market.query.length, 2018)
   .slice(0, queryCount)
   .sort((a, b) => a - b)
   .map((i) => market.query[i]);
@@ -146,14 +146,14 @@ let peerSubset: { queries: number; gallery: number } | null = null;
 const peers: PeerRow[] = [];
 const peerDir = join(ROOT, '../shared/peers');
 if (!args['no-peers'] && existsSync(peerDir)) {
-  const pq = shuffledOrder(market.query.length, 7)
+  const pq = seededPermutation(market.query.length, 7)
     .slice(0, Number(args['peer-queries']))
     .sort((a, b) => a - b)
     .map((i) => market.query[i]);
   const ids = new Set(pq.map((q) => q.pid));
   const own = gallery.filter((g) => ids.has(g.pid));
   const others = gallery.filter((g) => !ids.has(g.pid));
-  const fill = shuffledOrder(others.length, 11)
+  const fill = seededPermutation(others.length, 11)
     .slice(0, Math.max(0, Number(args['peer-gallery']) - own.length))
     .map((i) => others[i]);
   const pg = [...own, ...fill];

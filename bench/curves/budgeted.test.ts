@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/engine/stream/index';
-import { averagedBudgetedStream, budgetPoints, runBudgetedStream, shuffledOrder } from './budgeted';
+import { averagedBudgetedStream, budgetPoints, runBudgetedStream } from './budgeted';
 import type { QueryScore } from './metrics';
 
 const COSTS = [10, 22, 31, 45];
@@ -25,13 +25,6 @@ describe('budget sweep', () => {
     expect(b[0]).toBeGreaterThan(10);
     expect(b[3]).toBeLessThan(45);
     expect(b.map((x, i) => (i ? x - b[i - 1] : 7))).toEqual([7, 7, 7, 7]);
-  });
-
-  it('shuffles into a seeded permutation', () => {
-    const a = shuffledOrder(50, 1);
-    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    expect(shuffledOrder(50, 1)).toEqual(a);
-    expect(shuffledOrder(50, 2)).not.toEqual(a);
   });
 
   it('keeps the average cost on the budget and counts every query once', () => {

@@ -1,7 +1,7 @@
 // The budgeted stream on a fixed evaluation set (DaRe Fig. 6): queries arrive in a seeded shuffled order,
 // the StreamRouter decides after each exit whether the query stops there, and the exit stage's ranking
 // is the one that counts for that query's rank-1 and AP.
-import { seededRandom, StreamRouter, type RoutingPolicy } from '../../src/engine/stream/index';
+import { seededPermutation, seededRandom, StreamRouter, type RoutingPolicy } from '../../src/engine/stream/index';
 import type { QueryScore } from './metrics';
 
 /** `count` budgets evenly spaced strictly between the first and the last cumulative cost. */
@@ -9,17 +9,6 @@ export function budgetPoints(costs: readonly number[], count: number): number[] 
   const first = costs[0];
   const last = costs[costs.length - 1];
   return Array.from({ length: count }, (_, k) => first + ((last - first) * (k + 1)) / (count + 1));
-}
-
-/** A seeded Fisher–Yates permutation of 0…n−1. */
-export function shuffledOrder(n: number, seed: number): number[] {
-  const rng = seededRandom(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 export interface BudgetedPoint {
@@ -44,7 +33,7 @@ export function runBudgetedStream(
   const router = new StreamRouter({ costs, budget, policy, rng: seededRandom(seed ^ 0x5bd1e995) });
   let hits = 0;
   let ap = 0;
-  for (const q of shuffledOrder(scores.length, seed)) {
+  for (const q of seededPermutation(scores.length, seed)) {
     for (let s = 0; s < costs.length; s++) {
       const { d1, d2 } = scores[q][s];
       if (router.shouldExit(s + 1, { d1, d2 })) {

@@ -2,11 +2,11 @@
 // the user picks, on this device's calibrated costs. Keeps the last replay (per-query exits, running
 // average cost, exit histogram) and the accuracy–budget curves of the user's own gallery.
 import { create } from 'zustand';
-import { cumulativeMs, type RoutingPolicy } from '../engine/stream';
+import { cumulativeMs, seededPermutation, type RoutingPolicy } from '../engine/stream';
 import { useEngine } from './engine';
 import { useGallery } from './gallery';
 import { reportError } from './notices';
-import { queryOutcomes, replayCurves, replayStream, streamOrder, type ReplayCurves, type ReplayQuery, type StreamReplay } from './streamReplay';
+import { queryOutcomes, replayCurves, replayStream, type ReplayCurves, type ReplayQuery, type StreamReplay } from './streamReplay';
 import { yieldToUi } from './yieldToUi';
 
 /** At most this many entries act as queries (each is compared with the whole gallery at 4 exits). */
@@ -58,7 +58,7 @@ export const useStream = create<StreamState>()((set, get) => ({
     const budgetMs = get().budgetMs ?? (costs[0] + costs[costs.length - 1]) / 2;
     set({ status: 'running', progress: 0, budgetMs });
     try {
-      const picked = streamOrder(entries.length, 7).slice(0, MAX_STREAM_QUERIES);
+      const picked = seededPermutation(entries.length, 7).slice(0, MAX_STREAM_QUERIES);
       const queries: ReplayQuery[] = [];
       for (let n = 0; n < picked.length; n++) {
         const q = queryOutcomes(entries[picked[n]], entries);

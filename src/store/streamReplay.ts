@@ -1,8 +1,9 @@
 // Replaying the user's gallery as a budgeted query stream (DaRe §4): every entry in turn is a query
 // against all the others (leave-one-out), stage by stage, and a StreamRouter decides where each one
 // stops. Pure: the gallery's stored embeddings are enough, no model run. The store (stream.ts) calls it.
-import { exitSignal, ROUTING_POLICIES, seededRandom, StreamRouter, type ExitSignal, type RoutingPolicy } from '../engine/stream';
+import { exitSignal, ROUTING_POLICIES, seededPermutation, seededRandom, StreamRouter, type ExitSignal, type RoutingPolicy } from '../engine/stream';
 import type { StageKey } from '../engine/types';
+import { distanceFromCosine } from '../engine/vectors';
 
 /** The exits of the stream: stages 1–3, then the full model (its fused embedding). */
 export const STREAM_EXITS: readonly StageKey[] = ['1', '2', '3', 'fused'];
@@ -44,24 +45,13 @@ export function queryOutcomes(q: ReplayEntry, entries: readonly ReplayEntry[]): 
       const b = g.embeddings[key];
       let dot = 0;
       for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
-      return { distance: Math.sqrt(Math.max(0, 2 - 2 * dot)), identity: g.identity };
+      return { distance: distanceFromCosine(dot), identity: g.identity };
     });
     const signal = exitSignal(matches);
     const nearest = matches.find((m) => m.distance === signal.d1);
     return { correct: nearest?.identity === q.identity, signal };
   });
   return { entry: q, outcomes };
-}
-
-/** A seeded Fisher–Yates permutation of 0…n−1: the order the queries arrive in. */
-export function streamOrder(n: number, seed: number): number[] {
-  const rng = seededRandom(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 export interface StreamedQuery {
@@ -87,7 +77,7 @@ export interface StreamReplay {
 export function replayStream(queries: readonly ReplayQuery[], costs: readonly number[], budget: number, policy: RoutingPolicy, seed = 1): StreamReplay {
   if (queries.length === 0) throw new RangeError('no entry has a true match among the others: add more images of the same people');
   const router = new StreamRouter({ costs, budget, policy, rng: seededRandom(seed) });
-  const streamed = streamOrder(queries.length, seed).map((i) => {
+  const streamed = seededPermutation(queries.length, seed).map((i) => {
     const { entry, outcomes } = queries[i];
     let s = 1;
     while (!router.shouldExit(s, outcomes[s - 1].signal)) s++;

@@ -22,4 +22,4 @@ export {
   type LabelledMatch,
 } from './signals';
 export { cumulativeMs, cumulativeMacs } from './costs';
-export { seededRandom } from './random';
+export { seededPermutation, seededRandom } from './random';
