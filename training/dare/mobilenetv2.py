@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .folded_bn import restore_batchnorms
 from .tflite import read_tflite_tensors
 
 # (expansion t, output channels c, repeats n, first stride s): Sandler et al. 2018, Table 2.
@@ -151,9 +152,8 @@ def _conv_bn_modules(net: MobileNetV2Stages) -> list[ConvBNAct]:
 
 
 def load_imagenet_weights(net: MobileNetV2Stages, tensors: dict[str, np.ndarray], calibration: torch.Tensor) -> None:
-    """Copy the folded conv weights, then give each BN the statistics of `calibration` images so that,
-    in train and eval mode alike, BN(conv(x)) == conv(x) + folded_bias on that batch: the pretrained
-    function is kept while BN can still adapt during fine-tuning."""
+    """Copy the folded conv weights, then re-create each BN from `calibration` (normalised images) so the
+    pretrained function is kept (folded_bn.restore_batchnorms)."""
     layers = _folded_layers(tensors)
     mods = _conv_bn_modules(net)
     assert len(layers) == len(mods), (len(layers), len(mods))
@@ -168,25 +168,7 @@ def load_imagenet_weights(net: MobileNetV2Stages, tensors: dict[str, np.ndarray]
         conv.weight.data.copy_(wt)
         pending[mod[1]] = torch.from_numpy(b.astype(np.float32))
 
-    def calibrate(bn: nn.Module, inputs: tuple[torch.Tensor]) -> None:
-        x = inputs[0]
-        mean = x.mean(dim=(0, 2, 3))
-        var = x.var(dim=(0, 2, 3), unbiased=False)
-        bn.running_mean.copy_(mean)
-        bn.running_var.copy_(var)
-        bn.weight.data.copy_(torch.sqrt(var + bn.eps))
-        bn.bias.data.copy_(mean + pending[bn])
-
-    handles = [bn.register_forward_pre_hook(calibrate) for bn in pending]
-    was_training = net.training
-    net.eval()
-    with torch.no_grad():
-        x = calibration
-        for s in range(1, 5):
-            x = net.forward_stage(s, x)
-    for h in handles:
-        h.remove()
-    net.train(was_training)
+    restore_batchnorms(net, pending, calibration)
 
 
 def imagenet_classifier(tensors: dict[str, np.ndarray]) -> nn.Conv2d:

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .folded_bn import restore_batchnorms
+from .imagenet_input import ImageNetNormalised
+
 DEFAULT_ONNX = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "osnet_x0_25_msmt17.onnx"
-# torchreid's ImageNet normalisation, applied to RGB 0-255 inside the model.
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
 CHANNELS = (16, 64, 96, 128)  # x0.25 of (64, 256, 384, 512)
 
 
@@ -109,7 +109,7 @@ def _layer(cin: int, cout: int, reduce: bool) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class OSNetStages(nn.Module):
+class OSNetStages(ImageNetNormalised):
     """forward_stage(s, x) maps stage s-1's tap (or the normalised image for s=1) to stage s's tap."""
 
     def __init__(self) -> None:
@@ -122,11 +122,6 @@ class OSNetStages(nn.Module):
         self.conv4 = _layer(c[2], c[3], reduce=False)
         self.conv5 = Conv1x1(c[3], c[3])
         self.tap_channels = (c[1], c[2], c[3], c[3])
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1) * 255.0, persistent=False)
-
-    def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
 
     def forward_stage(self, stage: int, x: torch.Tensor) -> torch.Tensor:
         if stage == 1:
@@ -182,9 +177,8 @@ def read_onnx_convs(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray 
 
 
 def load_msmt17_weights(net: OSNetStages, convs: dict[str, tuple[np.ndarray, np.ndarray | None]], calibration: torch.Tensor) -> None:
-    """Copy the folded conv weights; each conv's BN (its parent's `bn`) gets the statistics of
-    `calibration` images so that BN(conv(x)) == conv(x) + folded_bias on that batch, in train and eval
-    mode: the pretrained function is kept and BN can still adapt while fine-tuning."""
+    """Copy the folded conv weights, then re-create each conv's BN (its parent's `bn`) from `calibration`
+    (RGB 0-255 images) so the pretrained function is kept (folded_bn.restore_batchnorms)."""
     pending: dict[nn.BatchNorm2d, torch.Tensor] = {}
     modules = dict(net.named_modules())
     convs_in_net = {name for name, m in modules.items() if isinstance(m, nn.Conv2d)}
@@ -207,24 +201,4 @@ def load_msmt17_weights(net: OSNetStages, convs: dict[str, tuple[np.ndarray, np.
     if missing:
         raise ValueError(f"no folded bias for {missing[:5]}")
 
-    def calibrate(bn: nn.Module, inputs: tuple[torch.Tensor]) -> None:
-        x = inputs[0]
-        mean = x.mean(dim=(0, 2, 3))
-        var = x.var(dim=(0, 2, 3), unbiased=False)
-        bn.running_mean.copy_(mean)
-        bn.running_var.copy_(var)
-        bn.weight.data.copy_(torch.sqrt(var + bn.eps))
-        bn.bias.data.copy_(mean + pending[bn])
-
-    handles = [bn.register_forward_pre_hook(calibrate) for bn in pending]
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            x = net.normalise(calibration)
-            for s in range(1, 5):
-                x = net.forward_stage(s, x)
-    finally:
-        for h in handles:
-            h.remove()
-        net.train(was_training)
+    restore_batchnorms(net, pending, net.normalise(calibration))

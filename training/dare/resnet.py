@@ -9,22 +9,16 @@ import torch
 from torch import nn
 from torchvision.models import resnet50
 
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+from .imagenet_input import ImageNetNormalised
 
 
-class ResNet50Stages(nn.Module):
+class ResNet50Stages(ImageNetNormalised):
     def __init__(self) -> None:
         super().__init__()
         net = resnet50()
         self.conv1, self.bn1, self.maxpool = net.conv1, net.bn1, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         self.tap_channels = (256, 512, 1024, 2048)
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1) * 255.0, persistent=False)
-
-    def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
 
     def forward_stage(self, stage: int, x: torch.Tensor) -> torch.Tensor:
         if stage == 1:
