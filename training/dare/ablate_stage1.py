@@ -5,7 +5,7 @@
 Stage 1 of the shipped model reaches 14.7 % rank-1. This asks whether a richer pooling of the same
 stage-1 feature map would help, without retraining the backbone: the stage-1 maps of every training and
 evaluation image are pooled once (global average, and the means of 2, 4 and 8 horizontal stripes,
-concatenated), and a fresh DaRe head (FC 1024 + BN + ReLU -> FC 128) is trained on each pooling with
+concatenated), and a fresh DaRe head (model.EmbeddingHead: FC 1024 + BN + ReLU -> FC 128) is trained on each pooling with
 the same batch-hard soft-margin triplet loss and P x K batches, then scored with the standard protocol.
 No augmentation (the features are computed once), so the heads train in seconds; the GAP row is the
 control, directly comparable with the stripe rows.
@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from .data import PKSampler, load_images, market_root, read_split, train_samples
 from .export_tfjs import load_checkpoint
 from .loss import batch_hard_soft_margin
 from .metrics import euclidean, evaluate, l2_normalise
-from .model import EMBED_DIM, HIDDEN_DIM, Dare
+from .model import Dare, EmbeddingHead, stripe_pool
 
 STRIPES = (1, 2, 4, 8)
 
@@ -35,27 +35,34 @@ def stripe_features(model: Dare, images: np.ndarray, stripes: int, batch: int = 
     out = []
     for i in range(0, len(images), batch):
         x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()
-        f = model.backbone.forward_stage(1, model.normalise(x))
-        n, c, h, w = f.shape
-        out.append(f.reshape(n, c, stripes, h // stripes, w).mean(dim=(3, 4)).permute(0, 2, 1).reshape(n, -1).numpy())
+        out.append(stripe_pool(model.backbone.forward_stage(1, model.normalise(x)), stripes).numpy())
     return np.concatenate(out)
 
 
-def train_head(features: np.ndarray, labels: list[int], iterations: int, seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    head = nn.Sequential(nn.Linear(features.shape[1], HIDDEN_DIM), nn.BatchNorm1d(HIDDEN_DIM), nn.ReLU(), nn.Linear(HIDDEN_DIM, EMBED_DIM))
-    opt = torch.optim.Adam(head.parameters(), lr=3e-4)
+def fit_triplet(parameters: Iterable[torch.Tensor], embed: Callable[[torch.Tensor], torch.Tensor], labels: list[int],
+                iterations: int, seed: int, lr: float, drop_lr_at_half: bool) -> None:
+    """Adam on the batch-hard soft-margin triplet loss over P x K batches (18 x 4) of precomputed
+    features; `embed` maps a batch's indices to its embeddings. lr / 10 for the second half if asked."""
+    opt = torch.optim.Adam(parameters, lr=lr)
     sampler = PKSampler(labels, 18, 4, seed)
-    x_all, y_all = torch.from_numpy(features), torch.tensor(labels)
+    y = torch.tensor(labels)
     for it in range(iterations):
-        if it == iterations // 2:
+        if drop_lr_at_half and it == iterations // 2:
             for g in opt.param_groups:
-                g["lr"] = 3e-5
+                g["lr"] = lr / 10
         idx = torch.tensor(sampler.batch())
-        loss, _ = batch_hard_soft_margin(head(x_all[idx]), y_all[idx])
+        loss, _ = batch_hard_soft_margin(embed(idx), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+
+
+def train_head(pooled: np.ndarray, channels: int, stripes: int, labels: list[int], iterations: int, seed: int) -> EmbeddingHead:
+    """A fresh head (seeded init) trained on stage-1 features already pooled in `stripes` bands."""
+    torch.manual_seed(seed)
+    head = EmbeddingHead(channels, stripes)
+    x = torch.from_numpy(pooled)
+    fit_triplet(head.parameters(), lambda idx: head.embed_pooled(x[idx]), labels, iterations, seed, lr=3e-4, drop_lr_at_half=True)
     return head.eval()
 
 
@@ -89,9 +96,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"{'stage-1 pooling':<18} {'rank-1':>7} {'mAP':>7}")
     for stripes in STRIPES:
-        head = train_head(coarsen(train_x, stripes), labels, args.iterations, seed=0)
+        head = train_head(coarsen(train_x, stripes), channels, stripes, labels, args.iterations, seed=0)
         with torch.no_grad():
-            emb = l2_normalise(head(torch.from_numpy(coarsen(eval_x, stripes))).numpy())
+            emb = l2_normalise(head.embed_pooled(torch.from_numpy(coarsen(eval_x, stripes))).numpy())
         q, g = emb[: len(queries)], emb[len(queries) :]
         s = evaluate(euclidean(q, g), q_ids, q_cams, g_ids, g_cams)
         label = "global average" if stripes == 1 else f"{stripes} stripes"

@@ -34,7 +34,11 @@ class EmbeddingHead(nn.Module):
         self.fc2 = nn.Linear(HIDDEN_DIM, EMBED_DIM)
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
-        return self.fc2(torch.relu(self.bn(self.fc1(stripe_pool(feature_map, self.stripes)))))
+        return self.embed_pooled(stripe_pool(feature_map, self.stripes))
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The head after its pooling: for training it on features pooled once."""
+        return self.fc2(torch.relu(self.bn(self.fc1(pooled))))
 
 
 @dataclass

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .ablate_stage1 import train_head
-from .data import PKSampler, load_images, market_root, train_samples
+from .ablate_stage1 import fit_triplet, train_head
+from .data import load_images, market_root, train_samples
 from .export_tfjs import load_checkpoint
-from .loss import batch_hard_soft_margin
-from .model import NUM_STAGES, Dare, EmbeddingHead, from_config, stripe_pool
+from .model import NUM_STAGES, Dare, from_config, stripe_pool
 
 
 @torch.no_grad()
@@ -44,16 +43,7 @@ def frozen_features(model: Dare, images: np.ndarray, stripes: int, batch: int = 
 def refit_fusion(stage_embeddings: torch.Tensor, labels: list[int], init: torch.Tensor, iterations: int, seed: int) -> torch.Tensor:
     """Fusion weights minimising the triplet loss of sum_s w_s e_s, the other parts fixed."""
     w = torch.nn.Parameter(init.clone())
-    opt = torch.optim.Adam([w], lr=1e-2)
-    sampler = PKSampler(labels, 18, 4, seed)
-    y = torch.tensor(labels)
-    for _ in range(iterations):
-        idx = torch.tensor(sampler.batch())
-        fused = (stage_embeddings[idx] * w[None, :, None]).sum(1)
-        loss, _ = batch_hard_soft_margin(fused, y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    fit_triplet([w], lambda idx: (stage_embeddings[idx] * w[None, :, None]).sum(1), labels, iterations, seed, lr=1e-2, drop_lr_at_half=False)
     return w.detach()
 
 
@@ -76,9 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     pooled, later = frozen_features(old, load_images(train, h, w), args.stripes)
     print(f"frozen features of {len(train)} training images in {time.time() - t0:.0f} s", flush=True)
 
-    head = train_head(pooled, labels, args.iterations, seed=0)
+    head = train_head(pooled, old.heads[0].fc1.in_features, args.stripes, labels, args.iterations, seed=0)
     with torch.no_grad():
-        e1 = head(torch.from_numpy(pooled))
+        e1 = head.embed_pooled(torch.from_numpy(pooled))
     stages = torch.cat([e1[:, None], torch.from_numpy(later)], dim=1)
     weights = refit_fusion(stages, labels, old.fusion_weights.detach(), args.iterations // 4, seed=1)
     print("fusion weights", [round(float(v), 4) for v in old.fusion_weights], "->", [round(float(v), 4) for v in weights])
@@ -86,12 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     config = {**ckpt["config"], "stage1_stripes": args.stripes}
     new = from_config(config)
     state = {k: v for k, v in old.state_dict().items() if not k.startswith("heads.0.")}
-    # train_head's Sequential(Linear, BN, ReLU, Linear) is EmbeddingHead's fc1, bn, fc2 after the pooling.
-    names = {"0": "fc1", "1": "bn", "3": "fc2"}
-    state.update({f"heads.0.{names[k.split('.', 1)[0]]}.{k.split('.', 1)[1]}": v for k, v in head.state_dict().items()})
+    state.update({f"heads.0.{k}": v for k, v in head.state_dict().items()})
     state["fusion_weights"] = weights
-    missing = new.load_state_dict(state, strict=True)
-    assert isinstance(new.heads[0], EmbeddingHead) and new.heads[0].stripes == args.stripes, missing
+    new.load_state_dict(state, strict=True)
     torch.save({**{k: v for k, v in ckpt.items() if k not in ("model", "optimizer")}, "config": config, "model": new.state_dict(),
                 "refit": {"from": args.checkpoint.name, "stage1_stripes": args.stripes, "iterations": args.iterations,
                           "seconds": round(time.time() - t0, 1)}}, args.out)
