@@ -38,7 +38,7 @@ from .graph_backbones import normalise_per_channel, osnet_stage, resnet_stage
 from .model import NUM_STAGES, Dare, EmbeddingHead, from_config
 from .osnet import OSNetStages
 from .resnet import ResNet50Stages
-from .tfgraph import _DTYPES, _T, GraphBuilder, _a_bool, _a_float, _a_int, _a_strs, _a_type, _Weight, conv_op, fold_conv, fold_linear_bn
+from .tfgraph import _DTYPES, _T, GraphBuilder, _a_bool, _a_float, _a_int, _a_strs, _a_type, _Weight, conv_op, fold_linear_bn
 
 SHARD_BYTES = 4 * 1024 * 1024
 QUANTIZATIONS = ("float16", "uint8")  # ordered from mildest to coarsest
@@ -53,11 +53,6 @@ def _conv(g: GraphBuilder, name: str, x: str, block: ConvBNAct) -> str:
     if act and not isinstance(block[2], nn.ReLU6):
         raise ValueError(f"{name}: unexpected activation {block[2]}")
     return conv_op(g, name, x, block[0], block[1], "Relu6" if act else None)
-
-
-def fold_conv_bn(block: ConvBNAct) -> tuple[np.ndarray, np.ndarray]:
-    """(filter, bias) with BN folded in. Filter is HWIO for a dense conv, HWC1 for a depthwise one."""
-    return fold_conv(block[0], block[1])
 
 
 def _block_rest(g: GraphBuilder, prefix: str, x: str, block: InvertedResidual, block_input: str | None) -> str:
