@@ -142,3 +142,28 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
 def resize_for_eval(images: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) uint8 already at model size -> (N, 3, H, W) float 0-255."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float()
+
+
+def photometric(batch: torch.Tensor, gen: torch.Generator, p_blur: float = 0.3) -> torch.Tensor:
+    """(N, 3, H, W) float 0-255 -> the same re-rendered as by another camera: per-image brightness,
+    contrast, saturation and per-channel gains, and with probability p_blur a 2-4x down/up-sampling
+    (a lower-resolution sensor). Colour is what Market-trained models over-rely on (torchreid notes it
+    as the first casualty of a domain change)."""
+    n, _, h, w = batch.shape
+
+    def u(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return torch.empty((n, *shape)).uniform_(lo, hi, generator=gen)
+
+    x = batch / 255.0
+    x = x * u(0.6, 1.4, 1, 1, 1) * u(0.8, 1.2, 3, 1, 1)  # brightness, white balance
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * u(0.6, 1.4, 1, 1, 1) + mean  # contrast
+    grey = x.mean(dim=1, keepdim=True)
+    x = (x - grey) * u(0.3, 1.5, 1, 1, 1) + grey  # saturation
+    x = x.clamp(0, 1)
+    blur = torch.rand(n, generator=gen) < p_blur
+    for i in torch.flatnonzero(blur).tolist():
+        f = float(torch.empty(1).uniform_(2.0, 4.0, generator=gen))
+        small = torch.nn.functional.interpolate(x[i : i + 1], size=(max(1, round(h / f)), max(1, round(w / f))), mode="bilinear", align_corners=False)
+        x[i] = torch.nn.functional.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)[0]
+    return x * 255.0

@@ -23,21 +23,19 @@ import torch
 
 from .data import Sample, load_images, market_root, read_split
 from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
-from .model import Dare, from_config
+from .model import EMBED_DIM, exit_names, fold_necks, from_config
 from .rerank import re_rank
 
-STAGES = ["stage1", "stage2", "stage3", "stage4", "fused"]
-THRESHOLD_KEYS = ["1", "2", "3", "4", "fused"]  # the app's stage keys
 REPO = Path(__file__).resolve().parents[2]
 EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
 
 
 def torch_embeddings(checkpoint: Path, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    """(N, 5, 128) raw embeddings: stages 1-4 then fused."""
+    """(N, E, 128) raw embeddings: every exit, then fused."""
     state = torch.load(checkpoint, map_location="cpu")
     model = from_config(state["config"])
     model.load_state_dict(state["model"])
-    model.eval()
+    model = fold_necks(model.eval())
     out = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
@@ -48,21 +46,27 @@ def torch_embeddings(checkpoint: Path, images: np.ndarray, batch: int = 256) -> 
 
 
 def tfjs_embeddings(model_dir: Path, images: np.ndarray) -> np.ndarray:
-    """(N, 5, 128) raw embeddings from the exported graph, computed by tfjs in Node."""
+    """(N, E, 128) raw embeddings (every exit, then fused) from the exported graph, computed by tfjs in Node."""
     n = images.shape[0]
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "images.u8", Path(tmp) / "embeddings.f32"
         np.ascontiguousarray(images).tofile(src)
         subprocess.run(["node", str(EMBED_SCRIPT), str(model_dir), str(src), str(dst)], check=True, stdout=sys.stderr)
-        return np.fromfile(dst, dtype="<f4").reshape(n, 5, -1)
+        return np.fromfile(dst, dtype="<f4").reshape(n, -1, EMBED_DIM)
 
 
-def model_size(args: argparse.Namespace) -> tuple[int, int]:
+def model_size(args: argparse.Namespace) -> tuple[int, int, list[str]]:
+    """Input height, width and the embedding names (stage1.., fused) of the checkpoint or export."""
     if args.checkpoint:
         cfg = torch.load(args.checkpoint, map_location="cpu")["config"]
-        return cfg["height"], cfg["width"]
-    meta = json.loads((args.tfjs_model / "model.json").read_text())["userDefinedMetadata"]["dare"]["input"]
-    return meta["height"], meta["width"]
+        return cfg["height"], cfg["width"], exit_names(cfg)
+    meta = json.loads((args.tfjs_model / "model.json").read_text())["userDefinedMetadata"]["dare"]
+    return meta["input"]["height"], meta["input"]["width"], [f"stage{i + 1}" for i in range(len(meta["stages"]))] + ["fused"]
+
+
+def threshold_key(name: str) -> str:
+    """The app's stage key for an embedding name: 'stage2' -> '2', 'fused' -> 'fused'."""
+    return name.removeprefix("stage")
 
 
 def subsample(queries: list[Sample], n: int | None) -> list[Sample]:
@@ -94,21 +98,21 @@ def main(argv: list[str] | None = None) -> None:
     root = market_root()
     queries = subsample(read_split(root, "query"), args.queries)
     gallery = read_split(root, "bounding_box_test")
-    h, w = model_size(args)
+    h, w, names = model_size(args)
     t0 = time.time()
     emb = embed_all(args, load_images(queries + gallery, h, w))
     embed_s = time.time() - t0
     q_ids = np.array([s.person for s in queries]); q_cams = np.array([s.camera for s in queries])
     g_ids = np.array([s.person for s in gallery]); g_cams = np.array([s.camera for s in gallery])
 
-    rerank_stages = STAGES if args.rerank_stages == "all" else args.rerank_stages.split(",")
+    rerank_stages = names if args.rerank_stages == "all" else args.rerank_stages.split(",")
     results: dict[str, dict[str, float | int]] = {}
     thresholds: dict[str, float] = {}
     print(f"{'embedding':<10} {'rank-1':>7} {'rank-5':>7} {'rank-10':>7} {'mAP':>7}")
-    for i, name in enumerate(STAGES):
+    for i, name in enumerate(names):
         feats = l2_normalise(emb[:, i])
         q, g = feats[: len(queries)], feats[len(queries) :]
-        thresholds[THRESHOLD_KEYS[i]] = round(pair_threshold(q, q_ids, q_cams), 4)
+        thresholds[threshold_key(name)] = round(pair_threshold(q, q_ids, q_cams), 4)
         scored: list[tuple[str, Scores]] = [(name, evaluate(euclidean(q, g), q_ids, q_cams, g_ids, g_cams))]
         if args.rerank and name in rerank_stages:
             scored.append((name + "+rerank", evaluate(re_rank(q, g), q_ids, q_cams, g_ids, g_cams)))

@@ -35,7 +35,8 @@ from torch import nn
 from .macs import MACS_DEFINITION, StageMacs, stage_macs
 from .mobilenetv2 import ConvBNAct, InvertedResidual, MobileNetV2Stages
 from .graph_backbones import normalise_per_channel, osnet_stage, resnet_stage
-from .model import NUM_STAGES, Dare, EmbeddingHead, from_config
+from .model import NUM_STAGES, Dare, EmbeddingHead, exit_names, fold_necks, from_config
+from .multires import DareMR
 from .osnet import OSNetStages
 from .resnet import ResNet50Stages
 from .tfgraph import _DTYPES, _T, GraphBuilder, _a_bool, _a_float, _a_int, _a_strs, _a_type, _Weight, conv_op, fold_linear_bn
@@ -43,6 +44,7 @@ from .tfgraph import _DTYPES, _T, GraphBuilder, _a_bool, _a_float, _a_int, _a_st
 SHARD_BYTES = 4 * 1024 * 1024
 QUANTIZATIONS = ("float16", "uint8")  # ordered from mildest to coarsest
 FORMAT_VERSION = 1
+MULTIRES_FORMAT_VERSION = 2  # stages name their `input`; the engine reads both
 
 
 # --- the Dare graph --------------------------------------------------------------------------------
@@ -154,14 +156,44 @@ def build_graph(model: Dare, height: int, width: int) -> GraphBuilder:
     for s in range(1, NUM_STAGES + 1):
         x = stage_fn(g, net, s, x, f"stage{s}/features")
         embeddings.append(_head(g, s, x, model.heads[s - 1], maps[s - 1]))
+    _fuse(g, model, embeddings)
+    return g
 
+
+def build_multires_graph(model: DareMR, height: int, width: int) -> GraphBuilder:
+    """Mirror of DareMR.forward: for exit k, the image resized to its resolution (ResizeBilinear with
+    half-pixel centres = PyTorch's bilinear, align_corners=False), normalised, its OSNet's four stages
+    (nodes scoped `res{h}x{w}/`), its head -> `stage{k}/embedding`; then the weighted sum."""
+    model.eval()
+    g = GraphBuilder()
+    image = g.placeholder("image", [-1, height, width, 3])
+    embeddings = []
+    for k, (h, w) in enumerate(model.resolutions):
+        net = model.paths[k]
+        if not isinstance(net, OSNetStages):
+            raise ValueError(f"no multi-resolution graph emitter for {type(net).__name__}")
+        with g.scope(f"res{h}x{w}/"):
+            x = image
+            if (h, w) != (height, width):
+                size = g.const("resize/size", np.array([h, w], np.int32), None)
+                x = g.op("resize", "ResizeBilinear", [image, size], {**_T, "align_corners": _a_bool(False), "half_pixel_centers": _a_bool(True)})
+            x = normalise_per_channel(g, x, net.mean.flatten().numpy().astype(np.float64), net.std.flatten().numpy().astype(np.float64))
+            for s in range(1, 5):
+                x = osnet_stage(g, net, s, x, f"stage{s}/features")
+        with torch.no_grad():
+            fmap = model.features(k, torch.zeros(1, 3, height, width))
+        embeddings.append(_head(g, k + 1, x, model.heads[k], (fmap.shape[2], fmap.shape[3], fmap.shape[1])))
+    _fuse(g, model, embeddings)
+    return g
+
+
+def _fuse(g: GraphBuilder, model: nn.Module, embeddings: list[str]) -> None:
     weights = model.fusion_weights.detach().numpy().astype(np.float32)
     scaled_embeddings = [
         g.op(f"fused/scaled{s}", "Mul", [e, g.const(f"fused/weight{s}", np.array(weights[s - 1], np.float32), None)], dict(_T))
         for s, e in enumerate(embeddings, start=1)
     ]
     g.op("fused/embedding", "AddN", scaled_embeddings, {**_T, "N": _a_int(len(scaled_embeddings))})
-    return g
 
 
 # --- weights: quantisation and shards --------------------------------------------------------------
@@ -235,27 +267,38 @@ def write_model(out: Path, graph: GraphBuilder, metadata: dict, quantize: str | 
 # --- metadata, checkpoint, CLI ---------------------------------------------------------------------
 
 
-def dare_metadata(model: Dare, height: int, width: int, macs: StageMacs, thresholds: dict[str, float] | None = None) -> dict:
+def _stages_metadata(model: nn.Module, macs: StageMacs) -> list[dict]:
+    """Format 1 (a chain: stage s+1 is fed stage s's features) for Dare; format 2 for DareMR, where every
+    exit is computed from the image (`input`) at its own `resolution`."""
+    if isinstance(model, DareMR):
+        return [
+            {"embedding": f"stage{k + 1}/embedding", "input": "image", "resolution": list(r), "macs": macs.cumulative[k]}
+            for k, r in enumerate(model.resolutions)
+        ]
+    return [
+        {"features": f"stage{s}/features", "embedding": f"stage{s}/embedding", "macs": macs.cumulative[s - 1]}
+        for s in range(1, NUM_STAGES + 1)
+    ]
+
+
+def dare_metadata(model: nn.Module, height: int, width: int, macs: StageMacs, thresholds: dict[str, float] | None = None) -> dict:
     """userDefinedMetadata.dare, exactly the contract in docs/architecture.md."""
     return {
         "input": {"name": "image", "height": height, "width": width},
-        "stages": [
-            {"features": f"stage{s}/features", "embedding": f"stage{s}/embedding", "macs": macs.cumulative[s - 1]}
-            for s in range(1, NUM_STAGES + 1)
-        ],
+        "stages": _stages_metadata(model, macs),
         "fused": {"embedding": "fused/embedding", "weights": [float(w) for w in model.fusion_weights.detach().numpy().astype(np.float32)]},
         "distance": "euclidean-l2normalised",
-        "version": FORMAT_VERSION,
+        "version": MULTIRES_FORMAT_VERSION if isinstance(model, DareMR) else FORMAT_VERSION,
         **({"unknownThresholds": thresholds} if thresholds else {}),
     }
 
 
-def export(model: Dare, height: int, width: int, out: Path, quantize: str | None = None, source: dict | None = None,
+def export(model: nn.Module, height: int, width: int, out: Path, quantize: str | None = None, source: dict | None = None,
            thresholds: dict[str, float] | None = None) -> list[Path]:
     if quantize is not None and quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize}")
     model = model.eval()
-    graph = build_graph(model, height, width)
+    graph = build_multires_graph(model, height, width) if isinstance(model, DareMR) else build_graph(model, height, width)
     macs = stage_macs(model, height, width)
     metadata = {
         "dare": dare_metadata(model, height, width, macs, thresholds),
@@ -270,11 +313,11 @@ def export(model: Dare, height: int, width: int, out: Path, quantize: str | None
     return write_model(out, graph, metadata, quantize)
 
 
-def load_checkpoint(path: Path) -> tuple[Dare, dict]:
+def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     ckpt = torch.load(path, map_location="cpu")
     model = from_config(ckpt["config"])
     model.load_state_dict(ckpt["model"])
-    return model.eval(), ckpt
+    return fold_necks(model.eval()), ckpt
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -295,8 +338,9 @@ def main(argv: list[str] | None = None) -> None:
     thresholds = None
     if args.unknown_thresholds:
         thresholds = json.loads(args.unknown_thresholds.read_text()).get("unknownThresholds")
-        if not thresholds or sorted(thresholds) != ["1", "2", "3", "4", "fused"]:
-            raise SystemExit(f"{args.unknown_thresholds}: no unknownThresholds for stages 1-4 and fused (run dare.evaluate --json)")
+        want = sorted(n.removeprefix("stage") for n in exit_names(ckpt["config"]))
+        if not thresholds or sorted(thresholds) != want:
+            raise SystemExit(f"{args.unknown_thresholds}: no unknownThresholds for {', '.join(want)} (run dare.evaluate --json)")
     files = export(model, height, width, args.out, args.quantize, source, thresholds)
     meta = json.loads(files[0].read_text())["userDefinedMetadata"]
     size = sum(f.stat().st_size for f in files)

@@ -29,8 +29,9 @@ def _gate(g: GraphBuilder, name: str, x: str, gate: ChannelGate, consts: dict[st
     z = conv_op(g, f"{name}/fc1", pooled, gate.fc1, None, "Relu", consts.get("fc1"))
     z = conv_op(g, f"{name}/fc2", z, gate.fc2, None, None, consts.get("fc2"))
     if "fc1" not in consts:
-        consts["fc1"] = (f"{name}/fc1/filter", f"{name}/fc1/bias")
-        consts["fc2"] = (f"{name}/fc2/filter", f"{name}/fc2/bias")
+        p = g.prefix  # the Const nodes' full names, for the streams that reuse them
+        consts["fc1"] = (f"{p}{name}/fc1/filter", f"{p}{name}/fc1/bias")
+        consts["fc2"] = (f"{p}{name}/fc2/filter", f"{p}{name}/fc2/bias")
     weights = g.op(f"{name}/sigmoid", "Sigmoid", [z], dict(_T))
     return g.op(f"{name}/scaled", "Mul", [x, weights], dict(_T))
 

@@ -21,3 +21,20 @@ def batch_hard_soft_margin(embeddings: torch.Tensor, labels: torch.Tensor) -> tu
     hardest_neg = d.masked_fill(same, float("inf")).min(1).values
     gap = hardest_pos - hardest_neg
     return F.softplus(gap).mean(), (gap > 0).float().mean()
+
+
+def label_smoothed_ce(logits: torch.Tensor, labels: torch.Tensor, epsilon: float = 0.1) -> torch.Tensor:
+    """Cross-entropy with label smoothing (Szegedy et al. 2016), as in Bag of Tricks (Luo et al. 2019)."""
+    log_p = F.log_softmax(logits, dim=1)
+    target = torch.full_like(log_p, epsilon / logits.shape[1])
+    target.scatter_(1, labels[:, None], 1.0 - epsilon + epsilon / logits.shape[1])
+    return -(target * log_p).sum(1).mean()
+
+
+def relational_distillation(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between the batch's cosine-similarity matrices (Park et al. 2019, RKD;
+    Tung & Mori 2019): the student keeps the teacher's view of who resembles whom, whatever the
+    embedding sizes (128 here, 512 for the MSMT17 network)."""
+    s = F.normalize(student, dim=1)
+    t = F.normalize(teacher, dim=1)
+    return ((s @ s.t() - t @ t.t()) ** 2).mean()

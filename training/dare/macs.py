@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .model import NUM_STAGES, Dare
+from .model import NUM_STAGES
 
 MACS_DEFINITION = (
     "multiply-adds of conv and fully-connected layers for one image at the input size; "
     "stage s = backbone from the image to stage s's tap + embedding heads 1..s (BN folded; "
-    "activations, pooling, residual adds and normalisation not counted); fused adds 4x128 for the weighted sum"
+    "activations, pooling, resizing, residual adds and normalisation not counted); fused adds exits x 128 for the weighted sum; "
+    "for one backbone per resolution, exit k = backbones and heads of exits 1..k"
 )
 
 
@@ -60,7 +61,13 @@ def _count(fn, modules: list[nn.Module]) -> tuple[int, torch.Tensor]:
 
 
 @torch.no_grad()
-def stage_macs(model: Dare, height: int, width: int) -> StageMacs:
+def stage_macs(model: nn.Module, height: int, width: int) -> StageMacs:
+    """Per exit, for a Dare (stages of one backbone) or a DareMR (one backbone per resolution, each fed
+    the input resized: exit k's cost is its own backbone and head, and cumulative adds the exits before)."""
+    from .multires import DareMR
+
+    if isinstance(model, DareMR):
+        return _multires_macs(model, height, width)
     modules = list(model.modules())
     was_training = model.training
     model.eval()
@@ -74,9 +81,30 @@ def stage_macs(model: Dare, height: int, width: int) -> StageMacs:
             head.append(macs)
     finally:
         model.train(was_training)
+    return _accumulate(model, backbone, head)
+
+
+def _accumulate(model: nn.Module, backbone: list[int], head: list[int]) -> StageMacs:
     cumulative, running = [], 0
     for b, hd in zip(backbone, head):
         running += b + hd
         cumulative.append(running)
     embed_dim = model.heads[0].fc2.out_features
-    return StageMacs(backbone=backbone, head=head, cumulative=cumulative, fused=running + NUM_STAGES * embed_dim)
+    return StageMacs(backbone=backbone, head=head, cumulative=cumulative, fused=running + len(backbone) * embed_dim)
+
+
+def _multires_macs(model: nn.Module, height: int, width: int) -> StageMacs:
+    modules = list(model.modules())
+    was_training = model.training
+    model.eval()
+    try:
+        x = torch.zeros(1, 3, height, width)
+        backbone, head = [], []
+        for k in range(model.exits):
+            macs, h = _count(lambda: model.features(k, x), modules)
+            backbone.append(macs)
+            macs, _ = _count(lambda: model.heads[k](h), modules)
+            head.append(macs)
+    finally:
+        model.train(was_training)
+    return _accumulate(model, backbone, head)

@@ -1,6 +1,7 @@
 """DaRe (Wang et al., CVPR 2018): a staged backbone, one embedding head per stage, a learned fusion."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -43,18 +44,28 @@ class EmbeddingHead(nn.Module):
 
 @dataclass
 class DareOutput:
-    stages: list[torch.Tensor]  # e_1..e_4, each (N, 128)
+    stages: list[torch.Tensor]  # e_1..e_4, each (N, 128): what retrieval compares (after the BNNeck, if any)
     fused: torch.Tensor  # sum_s w_s e_s
+    raw: list[torch.Tensor]  # e_1..e_4 before the BNNeck (the triplet loss's input; = stages without one)
+
+
+def neck(dim: int = EMBED_DIM) -> nn.BatchNorm1d:
+    """BNNeck (Luo et al. 2019, "Bag of Tricks"): BN without a shift between the metric embedding and the
+    identity classifier; at inference it is an affine map, folded into the head's last FC on export."""
+    bn = nn.BatchNorm1d(dim)
+    bn.bias.requires_grad_(False)
+    return bn
 
 
 class Dare(nn.Module):
     """Input: RGB float 0-255, NCHW. The backbone's own normalisation happens inside, so the exported
     graph takes raw pixels."""
 
-    def __init__(self, backbone: Backbone | str = "mobilenetv2", stage1_stripes: int = 1) -> None:
+    def __init__(self, backbone: Backbone | str = "mobilenetv2", stage1_stripes: int = 1, bnneck: bool = False) -> None:
         super().__init__()
         self.backbone = make_backbone(backbone) if isinstance(backbone, str) else backbone
         self.heads = nn.ModuleList(EmbeddingHead(c, stage1_stripes if i == 0 else 1) for i, c in enumerate(self.backbone.tap_channels))
+        self.necks = nn.ModuleList(neck() for _ in range(NUM_STAGES)) if bnneck else None
         self.fusion_weights = nn.Parameter(torch.full((NUM_STAGES,), 1.0 / NUM_STAGES))
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,14 +73,43 @@ class Dare(nn.Module):
 
     def forward(self, x: torch.Tensor) -> DareOutput:
         h = self.normalise(x)
-        embeddings = []
+        raw = []
         for s in range(1, NUM_STAGES + 1):
             h = self.backbone.forward_stage(s, h)
-            embeddings.append(self.heads[s - 1](h))
+            raw.append(self.heads[s - 1](h))
+        embeddings = raw if self.necks is None else [n(e) for n, e in zip(self.necks, raw)]
         fused = sum(w * e for w, e in zip(self.fusion_weights, embeddings))
-        return DareOutput(stages=embeddings, fused=fused)
+        return DareOutput(stages=embeddings, fused=fused, raw=raw)
 
 
-def from_config(config: dict) -> Dare:
-    """The model a checkpoint's config describes (older checkpoints lack the newer keys)."""
-    return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)))
+@torch.no_grad()
+def fold_necks(model: nn.Module) -> nn.Module:
+    """The same function in eval mode without BNNeck modules (Dare or DareMR): each neck's affine map
+    moved into its head's last FC, so the exporter (and any consumer of `heads`) sees the plain layout."""
+    if getattr(model, "necks", None) is None:
+        return model
+    plain = copy.deepcopy(model).eval()
+    for head, bn in zip(plain.heads, plain.necks):
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        head.fc2.weight.mul_(scale[:, None])
+        head.fc2.bias.copy_((head.fc2.bias - bn.running_mean) * scale + bn.bias)
+    plain.necks = None
+    return plain
+
+
+def exit_count(config: dict) -> int:
+    return len(config["resolutions"]) if config.get("resolutions") else NUM_STAGES
+
+
+def exit_names(config: dict) -> list[str]:
+    return [f"stage{s}" for s in range(1, exit_count(config) + 1)] + ["fused"]
+
+
+def from_config(config: dict) -> nn.Module:
+    """The model a checkpoint's config describes (older checkpoints lack the newer keys): DaRe over one
+    backbone's stages, or over one backbone per resolution (`resolutions`, dare/multires.py)."""
+    if config.get("resolutions"):
+        from .multires import DareMR
+
+        return DareMR([tuple(r) for r in config["resolutions"]], config.get("backbone", "osnet_x0_25"), bool(config.get("bnneck", False)))
+    return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)), bool(config.get("bnneck", False)))

@@ -4,7 +4,9 @@ executes are emitted."""
 from __future__ import annotations
 
 import base64
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -60,6 +62,17 @@ class _Weight:
 class GraphBuilder:
     nodes: list[dict] = field(default_factory=list)
     weights: list[_Weight] = field(default_factory=list)
+    prefix: str = ""  # prepended to the names of the nodes made inside `scope`
+
+    @contextmanager
+    def scope(self, prefix: str) -> Iterator[None]:
+        """Name every node made inside with `prefix` (one backbone per resolution reuses the emitters,
+        whose node names are fixed)."""
+        outer, self.prefix = self.prefix, self.prefix + prefix
+        try:
+            yield
+        finally:
+            self.prefix = outer
 
     def _add(self, node: dict) -> str:
         if any(n["name"] == node["name"] for n in self.nodes):
@@ -73,13 +86,14 @@ class GraphBuilder:
     def const(self, name: str, value: np.ndarray, coarsest: str | None = "uint8") -> str:
         """A Const node whose value lives in the weight shards, stored at most as coarsely as `coarsest`."""
         value = np.ascontiguousarray(value)
+        name = self.prefix + name
         tf_dtype = _DTYPES[value.dtype][0]
         self.weights.append(_Weight(name, value, coarsest if value.dtype == np.float32 else None))
         tensor = {"dtype": tf_dtype, "tensorShape": {"dim": [{"size": str(d)} for d in value.shape]} if value.shape else {}}
         return self._add({"name": name, "op": "Const", "attr": {"value": {"tensor": tensor}, "dtype": _a_type(tf_dtype)}})
 
     def op(self, name: str, op: str, inputs: list[str], attr: dict | None = None) -> str:
-        return self._add({"name": name, "op": op, "input": inputs, "attr": attr or {}})
+        return self._add({"name": self.prefix + name, "op": op, "input": inputs, "attr": attr or {}})
 
 
 # --- BatchNorm folding -----------------------------------------------------------------------------

@@ -22,11 +22,10 @@ from PIL import Image
 
 from .data import DEFAULT_ROOT, ROOT_ENV
 from .export_tfjs import load_checkpoint
-from .model import Dare
+from .model import EMBED_DIM, exit_names
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_MODEL = REPO / "training" / "parity" / "run_model.mjs"
-STAGE_NAMES = ["stage1", "stage2", "stage3", "stage4", "fused"]
 FP32_MIN_COSINE = 0.9999
 
 
@@ -43,14 +42,14 @@ def sample_images(n: int, height: int, width: int) -> tuple[np.ndarray, str]:
 
 
 @torch.no_grad()
-def torch_embeddings(model: Dare, images: np.ndarray) -> np.ndarray:
-    """N×5×128 (stages 1-4, fused) from NHWC 0-255 images, eval mode."""
+def torch_embeddings(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+    """N×E×128 (every exit, then fused) from NHWC 0-255 images, eval mode."""
     out = model.eval()(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous())
     return np.stack([e.numpy() for e in out.stages + [out.fused]], axis=1)
 
 
 def tfjs_embeddings(model_dir: Path, images: np.ndarray, backend: str = "wasm", timeout: float = 600) -> tuple[np.ndarray, np.ndarray]:
-    """(monolithic, staged), each N×5×128, from the exported model run by TF.js in Node."""
+    """(monolithic, staged), each N×E×128, from the exported model run by TF.js in Node."""
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "images.f32", Path(tmp) / "out.f32"
         inp.write_bytes(images.astype("<f4").tobytes())
@@ -58,7 +57,7 @@ def tfjs_embeddings(model_dir: Path, images: np.ndarray, backend: str = "wasm", 
                               capture_output=True, text=True, timeout=timeout, cwd=REPO)
         if proc.returncode != 0:
             raise RuntimeError(f"run_model.mjs failed:\n{proc.stderr}")
-        both = np.fromfile(out, "<f4").reshape(2, len(images), 5, -1)
+        both = np.fromfile(out, "<f4").reshape(2, len(images), -1, EMBED_DIM)
     return both[0], both[1]
 
 
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backend", default="wasm", choices=["wasm", "cpu", "webgpu"])
     args = ap.parse_args(argv)
 
-    model, _ = load_checkpoint(args.checkpoint)
+    model, ckpt = load_checkpoint(args.checkpoint)
     exported = json.loads((args.model / "model.json").read_text())["userDefinedMetadata"]
     meta = exported["dare"]
     images, what = sample_images(args.n, meta["input"]["height"], meta["input"]["width"])
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     ok = True
     for label, emb in (("monolithic", monolithic), ("staged", staged)):
         cos = cosine(emb, reference).min(0)
-        print(f"  {label:10s} min cosine: " + "  ".join(f"{n} {c:.7f}" for n, c in zip(STAGE_NAMES, cos)))
+        print(f"  {label:10s} min cosine: " + "  ".join(f"{n} {c:.7f}" for n, c in zip(exit_names(ckpt["config"]), cos)))
         ok &= quantised or bool(cos.min() >= FP32_MIN_COSINE)
     gap = float(np.abs(staged - monolithic).max())
     print(f"  staged vs monolithic max |diff|: {gap:.3g}")

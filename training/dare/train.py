@@ -20,11 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, train_samples
-from .loss import batch_hard_soft_margin
+from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, photometric, train_samples
+from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation
 from .backbones import BACKBONES
 from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
-from .model import Dare
+from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config
+from .multires import resize
+from .proxy import proxy_train_samples
+from .teacher import cached_teacher_embeddings
 from .osnet import load_msmt17_weights, read_onnx_convs
 from .resnet import load_torchvision_weights
 
@@ -35,7 +38,6 @@ DEFAULT_WEIGHTS = {
     "osnet_x0_25": str(SHARED_WEIGHTS / "osnet_x0_25_msmt17.onnx"),
     "resnet50": "",
 }
-STAGE_NAMES = ["stage1", "stage2", "stage3", "stage4", "fused"]
 
 
 @dataclass
@@ -51,11 +53,32 @@ class TrainConfig:
     seed: int = 0
     weights: str = DEFAULT_WEIGHTS["mobilenetv2"]
     backbone: str = "mobilenetv2"
+    split: str = "all"  # "proxy": the cross-camera proxy's training part only (dare/proxy.py)
+    bnneck: bool = False
+    id_loss: float = 0.0  # weight of the label-smoothed identity loss (needs bnneck)
+    distill: float = 0.0  # weight of relational distillation from the frozen MSMT17 network
+    backbone_lr: float = 1.0  # the backbone's lr as a fraction of lr
+    freeze_stem: bool = False
+    erase_p: float = 0.5
+    photometric: bool = False
+    warmup: int = 0  # iterations of linear lr warm-up
+    resolutions: list[list[int]] | None = None  # one backbone per exit at these sizes (dare/multires.py); height x width = the last
+
+
+def parse_resolutions(text: str) -> list[list[int]] | None:
+    if not text:
+        return None
+    try:
+        return [[int(v) for v in part.split("x")] for part in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--resolutions {text!r}: expected HxW,HxW,... (e.g. 96x48,128x64,224x112)")
 
 
 def learning_rate(cfg: TrainConfig, it: int) -> float:
     """Constant, then exponential decay to lr * final_lr_factor at the last iteration (Hermans et al.)."""
     t0 = cfg.decay_start * cfg.iterations
+    if it < cfg.warmup:
+        return cfg.lr * (0.1 + 0.9 * it / cfg.warmup)
     if it < t0:
         return cfg.lr
     return cfg.lr * cfg.final_lr_factor ** ((it - t0) / max(1.0, cfg.iterations - t0))
@@ -74,31 +97,70 @@ def hardware() -> dict[str, str | int]:
     return info
 
 
-def build_model(cfg: TrainConfig, calibration_images: np.ndarray) -> Dare:
-    """The backbone starts from cfg.weights: the ImageNet TFLite file (MobileNetV2), the MSMT17 ONNX
-    file (OSNet), a torchvision state dict (ResNet-50), or nothing."""
-    model = Dare(cfg.backbone)
+def load_backbone_weights(backbone: torch.nn.Module, cfg: TrainConfig, calib: torch.Tensor) -> None:
+    """From cfg.weights: the ImageNet TFLite file (MobileNetV2), the MSMT17 ONNX file (OSNet), a
+    torchvision state dict (ResNet-50). `calib`: RGB 0-255 images at the size this backbone will see."""
+    if cfg.backbone == "mobilenetv2":
+        load_imagenet_weights(backbone, load_tflite_tensors(cfg.weights), backbone.normalise(calib))
+    elif cfg.backbone == "osnet_x0_25":
+        load_msmt17_weights(backbone, read_onnx_convs(cfg.weights), calib)
+    else:
+        load_torchvision_weights(backbone, cfg.weights)
+
+
+def build_model(cfg: TrainConfig, calibration_images: np.ndarray) -> torch.nn.Module:
+    """DaRe over one backbone's stages, or one backbone per resolution; every backbone starts from
+    cfg.weights (or nothing)."""
+    model = from_config(asdict(cfg))
     if not cfg.weights:
         return model
     calib = torch.from_numpy(calibration_images).permute(0, 3, 1, 2).float()
-    calib = torch.nn.functional.interpolate(calib, size=(cfg.height, cfg.width), mode="bilinear", align_corners=False)
-    if cfg.backbone == "mobilenetv2":
-        load_imagenet_weights(model.backbone, load_tflite_tensors(cfg.weights), model.normalise(calib))
-    elif cfg.backbone == "osnet_x0_25":
-        load_msmt17_weights(model.backbone, read_onnx_convs(cfg.weights), calib)
+    if cfg.resolutions:
+        for path, size in zip(model.paths, model.resolutions):
+            load_backbone_weights(path, cfg, resize(calib, size))
     else:
-        load_torchvision_weights(model.backbone, cfg.weights)
+        load_backbone_weights(model.backbone, cfg, resize(calib, (cfg.height, cfg.width)))
     return model
 
 
-def train_step(model: Dare, batch: torch.Tensor, labels: torch.Tensor, opt: torch.optim.Optimizer) -> list[tuple[float, float]]:
+class IdentityClassifiers(torch.nn.Module):
+    """One bias-free linear classifier per exit (on its BNNeck output): training-only, never exported."""
+
+    def __init__(self, exits: int, dim: int, identities: int) -> None:
+        super().__init__()
+        self.fcs = torch.nn.ModuleList(torch.nn.Linear(dim, identities, bias=False) for _ in range(exits))
+
+
+def train_step(model: torch.nn.Module, batch: torch.Tensor, labels: torch.Tensor, opt: torch.optim.Optimizer, cfg: TrainConfig,
+               classifiers: IdentityClassifiers | None, teacher: torch.Tensor | None) -> list[tuple[float, float]]:
+    """Per exit (stages, then fused): the triplet loss on the pre-neck embedding, plus the identity loss
+    on the neck output and relational distillation towards the teacher's view of the batch."""
     out = model(batch)
-    terms = [batch_hard_soft_margin(e, labels) for e in out.stages + [out.fused]]
+    metric = out.raw + [out.fused]
+    retrieval = out.stages + [out.fused]
+    terms = [batch_hard_soft_margin(e, labels) for e in metric]
     loss = sum(t[0] for t in terms) / len(terms)
+    if classifiers is not None and cfg.id_loss:
+        loss = loss + cfg.id_loss * sum(label_smoothed_ce(fc(e), labels) for fc, e in zip(classifiers.fcs, retrieval)) / len(retrieval)
+    if teacher is not None and cfg.distill:
+        loss = loss + cfg.distill * sum(relational_distillation(e, teacher) for e in retrieval) / len(retrieval)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return [(float(l.detach()), float(v)) for l, v in terms]
+
+
+def param_groups(model: torch.nn.Module, classifiers: IdentityClassifiers | None, cfg: TrainConfig) -> list[dict]:
+    backbones = list(model.paths) if cfg.resolutions else [model.backbone]
+    if cfg.freeze_stem:
+        for b in backbones:
+            for p in b.conv1.parameters():
+                p.requires_grad_(False)
+    backbone = [p for b in backbones for p in b.parameters() if p.requires_grad]
+    ids = {id(p) for b in backbones for p in b.parameters()}
+    rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+    rest += list(classifiers.parameters()) if classifiers is not None else []
+    return [{"params": backbone, "lr_scale": cfg.backbone_lr}, {"params": rest, "lr_scale": 1.0}]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,6 +179,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     ap.add_argument("--cache", type=Path, default=Path(".cache"), help="where decoded training images are kept")
+    ap.add_argument("--split", choices=("all", "proxy"), default=TrainConfig.split,
+                    help="all of bounding_box_train, or the cross-camera proxy's training part (dare/proxy.py)")
+    ap.add_argument("--bnneck", action="store_true")
+    ap.add_argument("--id-loss", type=float, default=TrainConfig.id_loss, help="weight of the label-smoothed identity loss (implies --bnneck)")
+    ap.add_argument("--distill", type=float, default=TrainConfig.distill, help="weight of relational distillation from the MSMT17 network")
+    ap.add_argument("--backbone-lr", type=float, default=TrainConfig.backbone_lr, help="backbone lr as a fraction of --lr")
+    ap.add_argument("--freeze-stem", action="store_true")
+    ap.add_argument("--erase-p", type=float, default=TrainConfig.erase_p, help="random erasing probability (0: off)")
+    ap.add_argument("--photometric", action="store_true", help="colour, contrast and resolution augmentation")
+    ap.add_argument("--warmup", type=int, default=TrainConfig.warmup, help="iterations of linear lr warm-up")
+    ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
+                    "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
 
     if args.threads:
@@ -128,7 +202,12 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(**resume["config"]) if resume else TrainConfig(
         height=args.height, width=args.width, iterations=args.iterations or TrainConfig.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed,
         backbone=args.backbone, weights=DEFAULT_WEIGHTS[args.backbone] if args.weights is None else args.weights,
+        split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
+        backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
+        warmup=args.warmup, resolutions=parse_resolutions(args.resolutions),
     )
+    if cfg.resolutions:
+        cfg.height, cfg.width = cfg.resolutions[-1]
 
     if resume and args.iterations and args.iterations != cfg.iterations:
         if args.iterations <= resume["iteration"]:
@@ -137,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         cfg.iterations = args.iterations
 
     samples = train_samples(market_root())
+    if cfg.split == "proxy":
+        samples = proxy_train_samples(samples)
     big_h, big_w = round(cfg.height * 1.125), round(cfg.width * 1.125)
     images = torch.from_numpy(cached_images(samples, big_h, big_w, args.cache))
     person_ids = sorted({s.person for s in samples})
@@ -145,27 +226,41 @@ def main(argv: list[str] | None = None) -> None:
     gen = torch.Generator().manual_seed(cfg.seed)
 
     model = build_model(cfg, images[torch.randperm(len(samples), generator=torch.Generator().manual_seed(1))[:256]].numpy())
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    classifiers = IdentityClassifiers(exit_count(asdict(cfg)) + 1, EMBED_DIM, len(person_ids)) if cfg.id_loss else None
+    teacher = None
+    if cfg.distill:
+        teacher = torch.from_numpy(cached_teacher_embeddings([s.path.name for s in samples], images.numpy(), args.cache))
+        # The teacher's ReLU features share a large common component; centred, their cosines say who
+        # resembles whom instead of how bright the crop is.
+        teacher = teacher - teacher.mean(0)
+    opt = torch.optim.Adam(param_groups(model, classifiers, cfg), lr=cfg.lr)
     start_it, wall = 0, 0.0
     if resume:
         model.load_state_dict(resume["model"])
+        if classifiers is not None:
+            classifiers.load_state_dict(resume["classifiers"])
         opt.load_state_dict(resume["optimizer"])
         sampler.rng.setstate(resume["sampler_rng"])
         gen.set_state(resume["augment_rng"])
         start_it, wall = resume["iteration"], resume["wall_seconds"]
         print(f"resuming at iteration {start_it} ({wall / 60:.1f} min so far)")
     model.to(device).train()
-    aug = AugmentConfig(height=cfg.height, width=cfg.width)
+    if classifiers is not None:
+        classifiers.to(device).train()
+    aug = AugmentConfig(height=cfg.height, width=cfg.width, erase_p=cfg.erase_p)
     iters_per_epoch = math.ceil(len(person_ids) / cfg.p)
 
     stats: list[list[tuple[float, float]]] = []
     t_start = time.time()
     for it in range(start_it, cfg.iterations):
         for g in opt.param_groups:
-            g["lr"] = learning_rate(cfg, it)
+            g["lr"] = learning_rate(cfg, it) * g["lr_scale"]
         idx = torch.tensor(sampler.batch())
-        batch = augment(images[idx], aug, gen).to(device)
-        stats.append(train_step(model, batch, labels[idx].to(device), opt))
+        batch = augment(images[idx], aug, gen)
+        if cfg.photometric:
+            batch = photometric(batch, gen)
+        stats.append(train_step(model, batch.to(device), labels[idx].to(device), opt, cfg, classifiers,
+                                teacher[idx].to(device) if teacher is not None else None))
         done = it + 1
         if done % iters_per_epoch == 0 or done == cfg.iterations:
             wall_now = wall + time.time() - t_start
@@ -176,8 +271,8 @@ def main(argv: list[str] | None = None) -> None:
                 "lr": learning_rate(cfg, it),
                 "wall_seconds": round(wall_now, 1),
                 "fusion_weights": [round(float(w), 4) for w in model.fusion_weights.detach().cpu()],
-                **{f"loss_{n}": round(float(mean[i, 0]), 4) for i, n in enumerate(STAGE_NAMES)},
-                **{f"violated_{n}": round(float(mean[i, 1]), 4) for i, n in enumerate(STAGE_NAMES)},
+                **{f"loss_{n}": round(float(mean[i, 0]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
+                **{f"violated_{n}": round(float(mean[i, 1]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
             }
             with open(args.out / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -186,6 +281,7 @@ def main(argv: list[str] | None = None) -> None:
             state = {
                 "config": asdict(cfg),
                 "model": model.state_dict(),
+                "classifiers": classifiers.state_dict() if classifiers is not None else None,
                 "optimizer": opt.state_dict(),
                 "sampler_rng": sampler.rng.getstate(),
                 "augment_rng": gen.get_state(),

@@ -4,7 +4,7 @@
 //
 // MODEL_DIR: a model.json + shards directory (docs/architecture.md); its metadata gives the input size.
 // IMAGES.u8: N images, uint8 RGB NHWC at exactly that size, back to back (N = file size / (H*W*3)).
-// OUT.f32:   float32 little-endian [N][5][128]: stages 1-4 then fused, NOT normalised.
+// OUT.f32:   float32 little-endian [N][E][128]: every exit (metadata order) then fused, NOT normalised.
 // Progress goes to stderr; the last stdout line is a JSON summary {n, backend, seconds, imagesPerSecond}.
 // Exit status is non-zero on any error (bad arguments, size mismatch, load failure).
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';

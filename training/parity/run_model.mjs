@@ -3,8 +3,8 @@
 //   node training/parity/run_model.mjs MODEL_DIR IMAGES.f32 OUT.f32 [--backend wasm|cpu|webgpu]
 //
 // IMAGES.f32: N images, float32 little-endian NHWC RGB 0-255 at the model's input size (N is
-// inferred from the file size). OUT.f32: float32 [2][N][5][128] — monolithic, then staged; the 5 rows
-// are stages 1-4 then fused, not normalised. A JSON summary (backend, N) goes to stdout's last line.
+// inferred from the file size). OUT.f32: float32 [2][N][E][128] — monolithic, then staged; the E rows
+// are the exits (metadata order) then fused, not normalised. A JSON summary (backend, N) goes to stdout's last line.
 import { readFile, writeFile } from 'node:fs/promises';
 import { embedMonolithic, embedStaged, interleave, loadDareModel, tf, useBackend } from './tfjs_model.mjs';
 

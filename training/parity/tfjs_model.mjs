@@ -50,32 +50,40 @@ export async function loadDareModel(dir) {
   return { model, meta };
 }
 
-/** All five embeddings [stage1..4, fused] from one execute() call. Caller disposes. */
+/** Every exit's embedding, then the fused one, from one execute() call. Caller disposes. */
 export function embedMonolithic(model, meta, images) {
   const names = [...meta.stages.map((s) => s.embedding), meta.fused.embedding];
   return model.execute({ [meta.input.name]: images }, names);
 }
 
-/** Stage by stage as the anytime runner does it: each stage fed the previous stage's features,
- * then the fusion fed the four stage embeddings. Caller disposes. */
+/** What stage i is computed from (docs/architecture.md): its declared `input`, else (format 1) the
+ * image for stage 1 and the previous stage's features after it. */
+export function stageInput(meta, i) {
+  return meta.stages[i].input ?? (i === 0 ? meta.input.name : meta.stages[i - 1].features);
+}
+
+/** Stage by stage as the anytime runner does it: each stage fed what it is computed from (the image,
+ * or the previous stage's features), then the fusion fed the stage embeddings. Caller disposes. */
 export function embedStaged(model, meta, images) {
   const embeddings = [];
-  let feed = { [meta.input.name]: images };
   let previous = null;
-  for (const stage of meta.stages) {
-    const [features, embedding] = model.execute(feed, [stage.features, stage.embedding]);
+  for (const [i, stage] of meta.stages.entries()) {
+    const from = stageInput(meta, i);
+    const feed = { [from]: from === meta.input.name ? images : previous };
+    const wanted = stage.features ? [stage.features, stage.embedding] : [stage.embedding];
+    const outputs = model.execute(feed, wanted);
+    const [features, embedding] = stage.features ? outputs : [null, outputs];
     previous?.dispose();
     previous = features;
     embeddings.push(embedding);
-    feed = { [stage.features]: features };
   }
-  previous.dispose();
+  previous?.dispose();
   const fusedFeed = Object.fromEntries(meta.stages.map((s, i) => [s.embedding, embeddings[i]]));
   embeddings.push(model.execute(fusedFeed, meta.fused.embedding));
   return embeddings;
 }
 
-/** [N, 5, 128] float32, row-major, from the five [N, 128] tensors. Disposes them. */
+/** [N, E, 128] float32, row-major, from the E [N, 128] tensors (exits then fused). Disposes them. */
 export async function interleave(embeddings) {
   const stacked = tf.stack(embeddings, 1);
   tf.dispose(embeddings);

@@ -1,0 +1,158 @@
+"""The cross-camera proxy: how well a model does on people *and* cameras it was never trained on, built
+from Market-1501's training split only (the test split is never used for training or selection).
+
+    python3 -m dare.proxy --checkpoint ../runs/NAME/final.pt [--json out.json]
+    python3 -m dare.proxy --tfjs-model ../models/dare-osnet
+    python3 -m dare.proxy --teacher            # the MSMT17 starting point, for reference
+
+Split (deterministic): of the 751 training identities, every third (sorted, index % 3 == 2: 250 ids) is
+held out. `proxy_train_samples` = the other identities, cameras 1-3 only (4,259 images of 500 ids). The
+proxy evaluation uses only the held-out identities seen by cameras 4-6 (2,120 images of 235 ids): every
+image is a query against all the others, scored with the standard protocol (same-identity same-camera
+gallery images, the query itself among them, ignored). So every proxy query is a new person from a new
+camera.
+
+`shifted` scores the same queries after a seeded per-query photometric change (channel gains, gamma,
+contrast, half of them also blurred by a 2x down/up-sampling): a second camera's rendering of the same
+scene, which the gallery does not share.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .data import Sample, load_images, market_root, train_samples
+from .metrics import Scores, euclidean, evaluate, l2_normalise
+
+TRAIN_CAMERAS = (1, 2, 3)
+EVAL_CAMERAS = (4, 5, 6)
+HOLD_OUT_EVERY = 3
+
+
+def held_out_ids(samples: list[Sample]) -> set[int]:
+    ids = sorted({s.person for s in samples})
+    return {pid for i, pid in enumerate(ids) if i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1}
+
+
+def proxy_train_samples(samples: list[Sample]) -> list[Sample]:
+    held = held_out_ids(samples)
+    return [s for s in samples if s.person not in held and s.camera in TRAIN_CAMERAS]
+
+
+@dataclass(frozen=True)
+class ProxySplit:
+    queries: list[Sample]
+    gallery: list[Sample]
+
+
+def proxy_eval_split(samples: list[Sample]) -> ProxySplit:
+    held = held_out_ids(samples)
+    pool = [s for s in samples if s.person in held and s.camera in EVAL_CAMERAS]
+    return ProxySplit(queries=pool, gallery=pool)
+
+
+def photometric_shift(images: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> the same, each image re-rendered by a different seeded 'camera'."""
+    rng = np.random.default_rng(seed)
+    x = images.astype(np.float32) / 255.0
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        gains = rng.uniform(0.75, 1.25, size=3).astype(np.float32)
+        gamma = float(rng.uniform(0.7, 1.4))
+        contrast = float(rng.uniform(0.7, 1.2))
+        y = np.clip(x[i] * gains, 0, 1) ** gamma
+        y = np.clip((y - y.mean()) * contrast + y.mean(), 0, 1)
+        if rng.random() < 0.5:
+            t = torch.from_numpy(y).permute(2, 0, 1)[None]
+            h, w = t.shape[2:]
+            t = torch.nn.functional.interpolate(t, size=(h // 2, w // 2), mode="bilinear", align_corners=False)
+            y = torch.nn.functional.interpolate(t, size=(h, w), mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+        out[i] = y
+    return np.round(out * 255).clip(0, 255).astype(np.uint8)
+
+
+Embedder = Callable[[np.ndarray], np.ndarray]  # (N, H, W, 3) uint8 -> (N, E, D), E embeddings per image
+
+
+def score_embeddings(q: np.ndarray, g: np.ndarray, split: ProxySplit) -> list[Scores]:
+    q_ids = np.array([s.person for s in split.queries]); q_cams = np.array([s.camera for s in split.queries])
+    g_ids = np.array([s.person for s in split.gallery]); g_cams = np.array([s.camera for s in split.gallery])
+    return [
+        evaluate(euclidean(l2_normalise(q[:, e]), l2_normalise(g[:, e])), q_ids, q_cams, g_ids, g_cams)
+        for e in range(q.shape[1])
+    ]
+
+
+def proxy_scores(embed: Embedder, height: int, width: int, names: list[str]) -> dict[str, dict[str, dict[str, float | int]]]:
+    """{'clean'|'shifted': {embedding name: scores}} for one model."""
+    split = proxy_eval_split(train_samples(market_root()))
+    images = load_images(split.gallery, height, width)  # queries are the gallery (leave-one-out)
+    g_emb = embed(images)
+    result: dict[str, dict[str, dict[str, float | int]]] = {}
+    for label, q_emb in (("clean", g_emb), ("shifted", embed(photometric_shift(images)))):
+        scores = score_embeddings(q_emb, g_emb, split)
+        result[label] = {n: s.as_dict() for n, s in zip(names, scores)}
+    return result
+
+
+def checkpoint_embedder(checkpoint: Path) -> tuple[Embedder, int, int, list[str]]:
+    from .evaluate import torch_embeddings
+
+    cfg = torch.load(checkpoint, map_location="cpu")["config"]
+    from .model import exit_names
+
+    return (lambda x: torch_embeddings(checkpoint, x)), cfg["height"], cfg["width"], exit_names(cfg)
+
+
+def teacher_embedder() -> tuple[Embedder, int, int, list[str]]:
+    from .teacher import TEACHER_SIZE, teacher_embeddings
+
+    return (lambda x: teacher_embeddings(x)[:, None]), TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"]
+
+
+def tfjs_embedder(model_dir: Path) -> tuple[Embedder, int, int, list[str]]:
+    from .evaluate import tfjs_embeddings
+
+    meta = json.loads((model_dir / "model.json").read_text())["userDefinedMetadata"]["dare"]
+    names = [f"stage{i + 1}" for i in range(len(meta["stages"]))] + ["fused"]
+    return (lambda x: tfjs_embeddings(model_dir, x)), meta["input"]["height"], meta["input"]["width"], names
+
+
+def print_scores(result: dict[str, dict[str, dict[str, float | int]]]) -> None:
+    print(f"{'embedding':<10} {'clean r1':>9} {'clean mAP':>10} {'shift r1':>9} {'shift mAP':>10}")
+    for name in result["clean"]:
+        c, s = result["clean"][name], result["shifted"][name]
+        print(f"{name:<10} {100 * c['rank1']:9.2f} {100 * c['mAP']:10.2f} {100 * s['rank1']:9.2f} {100 * s['mAP']:10.2f}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", type=Path)
+    src.add_argument("--tfjs-model", type=Path)
+    src.add_argument("--teacher", action="store_true", help="the frozen MSMT17 network (512-d)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    embed, h, w, names = (
+        checkpoint_embedder(args.checkpoint) if args.checkpoint
+        else tfjs_embedder(args.tfjs_model) if args.tfjs_model
+        else teacher_embedder()
+    )
+    result = proxy_scores(embed, h, w, names)
+    print_scores(result)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"source": str(args.checkpoint or args.tfjs_model or "msmt17"), "input": [h, w], **result}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

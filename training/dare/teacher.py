@@ -1,0 +1,73 @@
+"""The frozen MSMT17 network (OSNet x0.25 + its own 512-d FC head, ../shared/weights/osnet_x0_25_msmt17.onnx):
+the distillation target that keeps what the initialisation knows about people seen by other cameras.
+
+Its embeddings of the training images are computed once (no augmentation, mirror-averaged, 256x128) and
+cached: the relational distillation loss only needs the teacher's view of who resembles whom.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .osnet import DEFAULT_ONNX, OSNetStages, load_msmt17_weights, read_onnx_convs
+
+TEACHER_DIM = 512
+TEACHER_SIZE = (256, 128)
+
+
+class MSMT17Teacher(nn.Module):
+    """relu(BN(fc(GAP(conv5)))) exactly as the ONNX file computes it (tests/test_osnet.py checks the import)."""
+
+    def __init__(self, onnx_path: Path = DEFAULT_ONNX, calibration: torch.Tensor | None = None) -> None:
+        import onnx
+        from onnx import numpy_helper
+
+        super().__init__()
+        self.net = OSNetStages()
+        calib = calibration if calibration is not None else torch.rand(16, 3, *TEACHER_SIZE) * 255
+        load_msmt17_weights(self.net, read_onnx_convs(onnx_path), calib)
+        init = {t.name: numpy_helper.to_array(t).copy() for t in onnx.load(str(onnx_path)).graph.initializer}
+        self.fc, self.bn = nn.Linear(128, TEACHER_DIM), nn.BatchNorm1d(TEACHER_DIM)
+        with torch.no_grad():
+            self.fc.weight.copy_(torch.from_numpy(init["fc.0.weight"]))
+            self.fc.bias.copy_(torch.from_numpy(init["fc.0.bias"]))
+            for k in ("weight", "bias", "running_mean", "running_var"):
+                getattr(self.bn, k).copy_(torch.from_numpy(init[f"fc.1.{k}"]))
+        self.eval()
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) RGB 0-255 -> (N, 512)."""
+        h = self.net.normalise(pixels)
+        for s in range(1, 5):
+            h = self.net.forward_stage(s, h)
+        return torch.relu(self.bn(self.fc(h.mean(dim=(2, 3)))))
+
+
+@torch.no_grad()
+def teacher_embeddings(images: np.ndarray, batch: int = 128) -> np.ndarray:
+    """(N, H, W, 3) uint8 at any size -> (N, 512) float32, resized to 256x128, mirror-averaged."""
+    teacher = MSMT17Teacher()
+    out = []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()
+        x = nn.functional.interpolate(x, size=TEACHER_SIZE, mode="bilinear", align_corners=False)
+        out.append((teacher(x) + teacher(x.flip(-1))).numpy() / 2)
+    return np.concatenate(out).astype(np.float32)
+
+
+def cached_teacher_embeddings(names: list[str], images: np.ndarray, cache_dir: Path) -> np.ndarray:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(("\n".join(names) + f"|{images.shape}").encode()).hexdigest()[:10]
+    path = cache_dir / f"teacher_msmt17_{len(names)}_{key}.npy"
+    if path.exists():
+        return np.load(path)
+    emb = teacher_embeddings(images)
+    np.save(path, emb)
+    return emb

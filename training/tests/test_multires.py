@@ -1,0 +1,78 @@
+"""DaRe across resolutions (dare/multires.py): one backbone per exit, each fed the resized input; its
+cost per exit, its TF.js export (format 2: every stage computed from the image) and training with it."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dare import train
+from dare.export_tfjs import export, load_checkpoint
+from dare.macs import stage_macs
+from dare.model import Dare, exit_names
+from dare.multires import DareMR, resize
+from dare.tfjs_parity import REPO, cosine, tfjs_embeddings, torch_embeddings
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
+    reason="needs node and the npm dependencies (npm ci at the repo root)",
+)
+RESOLUTIONS = [(48, 24), (64, 32), (112, 56)]
+
+
+def _random_model() -> DareMR:
+    torch.manual_seed(0)
+    model = DareMR(RESOLUTIONS, bnneck=False)
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(8, 3, 112, 56) * 255)  # non-trivial BN statistics
+    return model.eval()
+
+
+def test_a_2x_downsample_is_the_2x2_mean() -> None:
+    x = torch.rand(2, 3, 8, 4)
+    assert torch.allclose(resize(x, (4, 2)), torch.nn.functional.avg_pool2d(x, 2), atol=1e-6)
+
+
+def test_each_exit_costs_its_own_backbone_and_head_and_the_first_is_cheap() -> None:
+    model = _random_model()
+    macs = stage_macs(model, 112, 56)
+    # one whole OSNet at that size plus one head (the chain's last head has the same shape)
+    single = {r: sum(m.backbone) + m.head[-1] for r in RESOLUTIONS for m in [stage_macs(Dare("osnet_x0_25"), *r)]}
+    assert macs.cumulative == list(np.cumsum([single[r] for r in RESOLUTIONS]))
+    assert macs.cumulative[0] < 0.25 * macs.cumulative[-1]
+
+
+def test_resolutions_must_grow() -> None:
+    with pytest.raises(ValueError, match="must grow"):
+        DareMR([(64, 32), (48, 24)])
+
+
+@needs_node
+def test_export_runs_in_tfjs_as_in_pytorch_in_one_call_and_exit_by_exit(tmp_path: Path) -> None:
+    model = _random_model()
+    out = tmp_path / "mr"
+    export(model, 112, 56, out)
+    meta = json.loads((out / "model.json").read_text())["userDefinedMetadata"]["dare"]
+    assert meta["version"] == 2 and [s["input"] for s in meta["stages"]] == ["image"] * 3
+    assert [s["resolution"] for s in meta["stages"]] == [list(r) for r in RESOLUTIONS]
+    assert [s["macs"] for s in meta["stages"]] == stage_macs(model, 112, 56).cumulative
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 112, 56, 3)).astype(np.float32)
+    reference = torch_embeddings(model, pixels)
+    monolithic, staged = tfjs_embeddings(out, pixels)
+    assert reference.shape == monolithic.shape == (3, 4, 128)
+    assert cosine(monolithic, reference).min() >= 0.9999
+    assert np.abs(staged - monolithic).max() <= 1e-6 * np.abs(monolithic).max()
+
+
+def test_training_across_resolutions_runs_and_loads(fake_market: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train.main(["--out", str(out), "--backbone", "osnet_x0_25", "--resolutions", "32x16,64x32", "--p", "4", "--k", "2",
+                "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "3", "--id-loss", "1"])
+    model, ckpt = load_checkpoint(out / "final.pt")
+    assert isinstance(model, DareMR) and model.necks is None and (ckpt["config"]["height"], ckpt["config"]["width"]) == (64, 32)
+    assert exit_names(ckpt["config"]) == ["stage1", "stage2", "fused"]
+    log = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert {"loss_stage1", "loss_stage2", "loss_fused"} <= set(log)
