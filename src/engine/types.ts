@@ -47,6 +47,8 @@ export interface EmbedOptions {
   deadlineMs: number;
   /** Average the embedding of the image and its horizontal mirror (costs 2× per stage). */
   flip?: boolean;
+  /** After the budgeted steps, run the remaining ones on the same pass (see EmbedResult.completed). */
+  complete?: boolean;
 }
 
 export interface EmbedResult {
@@ -59,6 +61,8 @@ export interface EmbedResult {
   totalMs: number;
   /** True when even stage 1 (which always runs) finished after the deadline. */
   overran: boolean;
+  /** With EmbedOptions.complete: every embedding, the budgeted ones and those computed after the deadline. */
+  completed?: Record<StageKey, Float32Array>;
 }
 
 export interface Match {

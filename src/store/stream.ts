@@ -7,7 +7,7 @@ import { useEngine } from './engine';
 import { useGallery } from './gallery';
 import { reportError } from './notices';
 import { queryOutcomes, replayCurves, replayStream, type ReplayCurves, type ReplayQuery, type StreamReplay } from './streamReplay';
-import { yieldToUi } from './yieldToUi';
+import { yieldToUi } from '../app/yieldToUi';
 
 /** At most this many entries act as queries (each is compared with the whole gallery at 4 exits). */
 export const MAX_STREAM_QUERIES = 1000;
