@@ -14,7 +14,8 @@ import { median } from '../src/engine/calibration';
 import { AnytimeRunner, Calibration, GalleryIndex, memoryCostStorage, STAGE_IDS, stageKey, warmUp, type BackendName, type StageKey } from '../src/engine/index';
 import { installNodeWebgpu } from '../src/engine/node/nodeWebgpu';
 import { loadModel, MODEL_DIR, noiseImage, useBackend } from '../src/engine/node/testModel';
-import { prepareBatch, runMonolithic, StagedPass, STEP_COUNT } from '../src/engine/staged';
+import { prepareBatch, runMonolithic, StagedPass } from '../src/engine/staged';
+import { STEP_COUNT } from '../src/engine/stages';
 import { l2Normalise } from '../src/engine/vectors';
 
 const { values: args } = parseArgs({

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Calibration } from './calibration';
 import type { DareModel } from './model';
 import type { PixelSource } from './pixels';
-import { finishEmbeddings, prepareBatch, readFloat32, runMonolithic, StagedPass, STEP_COUNT } from './staged';
-import { STAGE_IDS, stageKey, type EmbedOptions, type EmbedResult, type StageEmbeddings, type StageKey } from './types';
+import { finishEmbeddings, prepareBatch, readFloat32, runMonolithic, StagedPass } from './staged';
+import { STAGE_IDS, STEP_COUNT, stageKey, type EmbedOptions, type EmbedResult, type StageEmbeddings, type StageKey } from './types';
 
 export interface EmbedAllOptions {
   /** Average the embeddings of each image and its mirror. */

@@ -2,11 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DareModel } from './model';
 import { toImageTensor, type PixelSource } from './pixels';
-import type { StageId } from './types';
+import { FUSION_STEP, STEP_COUNT, stepStage, type StageId } from './stages';
 import { l2Normalise } from './vectors';
-
-/** Steps of a full embed: stages 1–4, then the fusion. */
-export const STEP_COUNT = 5;
 
 /** [n, H, W, 3] float32 batch at the model's input size; with `flip`, [2n, …]: the images, then their
  * mirrors in the same order (see {@link finishEmbeddings}). */
@@ -67,11 +64,6 @@ export async function readFloat32(t: tf.Tensor): Promise<Float32Array> {
   return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
 }
 
-/** StageId produced by step `i` (0-based): stages 1–4, then 'fused'. */
-export function stepStage(i: number): StageId {
-  return i < 4 ? ((i + 1) as StageId) : 'fused';
-}
-
 export interface StepResult {
   stage: StageId;
   /** The step's raw embedding rows ([rows, d], not normalised; the pass keeps it for the fusion: do not modify). */
@@ -119,7 +111,7 @@ export class StagedPass {
     if (i >= STEP_COUNT) throw new Error('all steps already ran');
     const t0 = performance.now();
     this.next++;
-    if (i === 4) {
+    if (i === FUSION_STEP) {
       this.dispose();
       const values = fuse(this.model.meta.fused.weights, this.stageValues);
       return { stage: 'fused', values, ms: performance.now() - t0 };
