@@ -123,7 +123,7 @@ export class GallerySession extends Observable<GallerySessionState> {
     });
   }
 
-  /** Decodes, embeds (all five embeddings) and stores each image; bad files are reported and skipped.
+  /** Decodes, embeds (every stage's embedding) and stores each image; bad files are reported and skipped.
    * The identity is `typedIdentity` when set, else read from each Market-1501 file name. */
   async addFiles(files: readonly File[], typedIdentity: string): Promise<void> {
     const list = [...files];

@@ -1,5 +1,5 @@
 // Searching the gallery with a query image: the anytime embed within the budget (which stage it reached,
-// how long it took) and its top-k matches; for the per-stage view, the ranked lists of all five embeddings.
+// how long it took) and its top-k matches; for the per-stage view, the ranked lists of every stage's embedding.
 // One embed per search: the budgeted run's pass continues past the deadline for the stages it lacks.
 // The app searches again when the budget, flip, k, the gallery or the engine change (rerun).
 
@@ -30,7 +30,7 @@ export interface QueryOutcome {
   flip: boolean;
   /** Top-k for the embedding the budget produced. */
   matches: Match[];
-  /** Top-k for every embedding (all five, whatever the budget reached). */
+  /** Top-k for every embedding (every stage, whatever the budget reached). */
   perStage: Partial<Record<StageKey, Match[]>>;
   galleryVersion: number;
 }

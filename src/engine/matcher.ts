@@ -56,7 +56,7 @@ export class GalleryIndex {
     return this.slots.has(id);
   }
 
-  /** Adds an entry (all five L2-normalised embeddings); an existing id is replaced. */
+  /** Adds an entry (every stage's L2-normalised embedding); an existing id is replaced. */
   add(id: string, embeddings: Record<StageKey, Float32Array>): void {
     this.assertLive();
     for (const k of KEYS) {

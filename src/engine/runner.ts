@@ -30,13 +30,13 @@ export class AnytimeRunner {
     return this.enqueue(() => this.embedNow(pixels, options, t0));
   }
 
-  /** All five embeddings of one image (for a gallery entry), in one forward pass. */
+  /** Every stage's embedding of one image (for a gallery entry), in one forward pass. */
   async embedAll(pixels: PixelSource, options: EmbedAllOptions = {}): Promise<Record<StageKey, Float32Array>> {
     const [all] = await this.embedAllBatch([pixels], options);
     return all;
   }
 
-  /** All five embeddings of each image, batched: faster per image when importing many. */
+  /** Every stage's embedding of each image, batched: faster per image when importing many. */
   embedAllBatch(images: readonly PixelSource[], options: EmbedAllOptions = {}): Promise<Record<StageKey, Float32Array>[]> {
     return this.enqueue(() => this.embedAllNow(images, options.flip ?? false));
   }

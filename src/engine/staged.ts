@@ -1,4 +1,4 @@
-// Running the DaRe graph one step at a time (stages 1–4, then the fusion) or all at once.
+// Running the DaRe graph one step at a time (each exit, then the fusion) or all at once.
 import * as tf from '@tensorflow/tfjs';
 import type { DareModel } from './model';
 import { toImageTensor, type PixelSource } from './pixels';
@@ -34,7 +34,7 @@ export function runStage(model: DareModel, index: number, input: tf.Tensor): Sta
   return { features, embedding: embedding as tf.Tensor2D };
 }
 
-/** All five raw embeddings (stages 1–4, fused) from one execute call. */
+/** Every raw embedding (each exit, then fused) from one execute call. */
 export function runMonolithic(model: DareModel, batch: tf.Tensor4D): tf.Tensor2D[] {
   const { meta, graph } = model;
   const names = [...meta.stages.map((s) => s.embedding), meta.fused.embedding];

@@ -52,7 +52,7 @@ export interface EmbedOptions {
 }
 
 export interface EmbedResult {
-  /** The deepest embedding computed: 'fused' only when all four stages ran. */
+  /** The deepest embedding computed: 'fused' only when every exit ran. */
   stage: StageId;
   embedding: Float32Array;
   embeddings: StageEmbeddings;

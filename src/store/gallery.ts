@@ -13,7 +13,7 @@ interface GalleryState extends GallerySessionState {
 
   setTypedIdentity(identity: string): void;
   load(): Promise<void>;
-  /** Decodes, embeds (all five embeddings) and stores each image; bad files are reported and skipped.
+  /** Decodes, embeds (every stage's embedding) and stores each image; bad files are reported and skipped.
    * The identity is `options.identity`, else the typed one, else read from each Market-1501 file name. */
   addFiles(files: readonly File[], options?: { identity?: string }): Promise<void>;
   remove(id: string): Promise<void>;
