@@ -61,6 +61,14 @@ export const DETECTOR = {
   loadLearningRate: 0.2,
 } as const;
 
+/** Following people from frame to frame (IoU tracker). */
+export const TRACKER = {
+  /** A detection continues a track when their boxes overlap at least this much (intersection over union). */
+  minIou: 0.3,
+  /** A track is dropped after this many frames without a matching detection. */
+  maxMissed: 5,
+} as const;
+
 /** The "unknown" decision. */
 export const THRESHOLDS = {
   /** Last resort for a model that states none: distances between L2-normalised embeddings lie in [0, 2],
