@@ -5,7 +5,7 @@ import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { SHIPPED_MODEL } from './src/shippedModel.ts';
-import { detectorModelPlugin } from './src/webcam/detectorPlugin.ts';
+import { detectorModelPlugin } from './build/detectorPlugin.ts';
 
 const ROOT = import.meta.dirname;
 
@@ -95,7 +95,7 @@ export default defineConfig({
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   test: {
-    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'build/**/*.test.ts'],
     environment: 'node',
     // Several suites run the real model on wasm (warm-up, calibration) on a small shared machine: the
     // limits guard against hangs, they are not speed checks.

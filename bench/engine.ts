@@ -14,7 +14,8 @@ import { median } from '../src/engine/calibration';
 import { AnytimeRunner, Calibration, GalleryIndex, memoryCostStorage, STAGE_IDS, stageKey, warmUp, type BackendName, type StageKey } from '../src/engine/index';
 import { installNodeWebgpu } from '../src/engine/node/nodeWebgpu';
 import { loadModel, MODEL_DIR, noiseImage, useBackend } from '../src/engine/node/testModel';
-import { prepareBatch, runMonolithic, StagedPass, STEP_COUNT } from '../src/engine/staged';
+import { prepareBatch, runMonolithic, StagedPass } from '../src/engine/staged';
+import { FUSION_STEP, STEP_COUNT } from '../src/engine/stages';
 import { l2Normalise } from '../src/engine/vectors';
 
 const { values: args } = parseArgs({
@@ -172,7 +173,7 @@ const lines = [
   '',
   '| step | median | min | median, flip TTA |',
   '| --- | ---: | ---: | ---: |',
-  ...plain.stepMs.map((ms, i) => `| ${i < 4 ? `stage ${i + 1}` : 'fusion'} | ${ms.toFixed(2)} | ${plain.stepMinMs[i].toFixed(2)} | ${fmt(flip?.stepMs[i])} |`),
+  ...plain.stepMs.map((ms, i) => `| ${i < FUSION_STEP ? `stage ${i + 1}` : 'fusion'} | ${ms.toFixed(2)} | ${plain.stepMinMs[i].toFixed(2)} | ${fmt(flip?.stepMs[i])} |`),
   `| staged total (5 steps, each read back) | ${plain.stagedMs.toFixed(2)} | ${plain.stagedMinMs.toFixed(2)} | ${fmt(flip?.stagedMs)} |`,
   `| monolithic forward (1 execute, 1 read-back) | ${plain.monolithicMs.toFixed(2)} | ${plain.monolithicMinMs.toFixed(2)} | ${fmt(flip?.monolithicMs)} |`,
   `| staged overhead | ${plain.overheadPct.toFixed(1)} % | ${plain.overheadMinPct.toFixed(1)} % | ${flip ? `${flip.overheadPct.toFixed(1)} %` : '–'} |`,

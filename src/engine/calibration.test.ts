@@ -103,4 +103,18 @@ describe.skipIf(!modelAvailable)(withModel('Calibration with the real model on w
     await calibration.flush();
     expect(((await storage.get(key)) as StageCosts).ms).toEqual([10, 7.5, 6.25, 15, 7.5]);
   });
+
+  it('learns from single steps too (the webcam tracks), into the same estimates the runner plans with', async () => {
+    const storage = memoryCostStorage();
+    await storage.set(Calibration.storageKey('wasm', model.modelId), { ...costs([8, 8, 8, 8, 8]), modelUrl: model.url });
+    const calibration = await Calibration.open(model, 'wasm', storage, { learningRate: 0.5 });
+    // Mean 8, deviation 8 / 4 = 2 to start with: cautious = mean + 2 deviations.
+    expect(calibration.cautiousStepCosts(false)).toEqual([12, 12, 12, 12, 12]);
+    calibration.observeStep(1, 16);
+    expect(calibration.stepCosts(false)).toEqual([8, 12, 8, 8, 8]);
+    expect(calibration.cautiousStepCosts(false)[1]).toBe(12 + 2 * 5);
+    expect(calibration.costs().samples).toBe(0); // a run is counted at its first step
+    calibration.observeStep(0, 8);
+    expect(calibration.costs()).toMatchObject({ ms: [8, 12, 8, 8, 8], samples: 1 });
+  });
 });

@@ -2,10 +2,13 @@
 // then kept up to date from real runs.
 import type { DareModel } from './model';
 import type { RgbaPixels } from './pixels';
-import { StagedPass, STEP_COUNT, stepStage } from './staged';
+import { COSTS } from '../config';
+import { RunningCost } from './runningCost';
+import { StagedPass } from './staged';
+import { stageDepth, STEP_COUNT, stepStage } from './stages';
 import type { BackendName, StageCosts, StageId } from './types';
 
-type Ms5 = [number, number, number, number, number];
+type StepMs = number[];
 
 /** Where calibrated costs persist. idb-keyval's `get` and `set` fit as they are. */
 export interface CostStorage {
@@ -25,26 +28,32 @@ export function memoryCostStorage(): CostStorage {
 }
 
 export interface CalibrateOptions {
-  /** Full passes run and thrown away before measuring (default 2). */
+  /** Full passes run and thrown away before measuring (default COSTS.warmupRuns). */
   warmupRuns?: number;
-  /** Measured passes; each step's cost is the median (default 7). */
+  /** Measured passes; each step's cost is the median (default COSTS.runs). */
   runs?: number;
   /** Also measure the flip TTA costs (batch of 2) instead of assuming twice the plain ones (default true). */
   measureFlip?: boolean;
-  /** Weight of one real run in the running estimate (exponential moving average, default 0.1). */
+  /** Weight of one real run in the running estimate (exponential moving average, default COSTS.learningRate). */
   learningRate?: number;
-  /** Persist the learned costs every this many observed runs, and on flush() (default 20). */
+  /** Persist the learned costs every this many observed runs, and on flush() (default COSTS.persistEvery). */
   persistEvery?: number;
 }
 
-const DEFAULTS: Required<CalibrateOptions> = { warmupRuns: 2, runs: 7, measureFlip: true, learningRate: 0.1, persistEvery: 20 };
+const DEFAULTS: Required<CalibrateOptions> = {
+  warmupRuns: COSTS.warmupRuns,
+  runs: COSTS.runs,
+  measureFlip: COSTS.measureFlip,
+  learningRate: COSTS.learningRate,
+  persistEvery: COSTS.persistEvery,
+};
 
-/** One observation moves the estimate at most this many times the current estimate, so one GC pause or
- * a backgrounded tab does not wreck the budget decisions; sustained slowness is still learned. */
-const MAX_STEP_RATIO = 4;
-
+/** What each step costs on this device: one RunningCost per step, plain and with flip TTA. Every real run
+ * teaches it, whoever runs the steps: the anytime runner (search) and the webcam's tracks alike. */
 export class Calibration {
-  private current: StageCosts;
+  private plain: RunningCost[];
+  private flipped: RunningCost[] | null;
+  private meta: Pick<StageCosts, 'backend' | 'modelUrl' | 'samples' | 'updatedAt'>;
   private unsaved = 0;
   private writing: Promise<void> = Promise.resolve();
   private readonly opts: Required<CalibrateOptions>;
@@ -55,8 +64,14 @@ export class Calibration {
     costs: StageCosts,
     opts: CalibrateOptions,
   ) {
-    this.current = costs;
     this.opts = { ...DEFAULTS, ...opts };
+    this.meta = { backend: costs.backend, modelUrl: costs.modelUrl, samples: costs.samples, updatedAt: costs.updatedAt };
+    this.plain = this.learners(costs.ms);
+    this.flipped = costs.flipMs ? this.learners(costs.flipMs) : null;
+  }
+
+  private learners(ms: readonly number[]): RunningCost[] {
+    return ms.map((m) => new RunningCost(m, this.opts.learningRate));
   }
 
   static storageKey(backend: BackendName, modelId: string): string {
@@ -73,30 +88,56 @@ export class Calibration {
     return calibration;
   }
 
-  /** A copy of the current costs. */
+  /** A copy of the current costs (the learned means). */
   costs(): StageCosts {
-    return structuredClone(this.current);
+    return {
+      ...this.meta,
+      ms: this.plain.map((c) => c.mean),
+      ...(this.flipped ? { flipMs: this.flipped.map((c) => c.mean) } : {}),
+    };
   }
 
-  /** Expected ms of each step (stages 1–4, fusion), with or without flip TTA. */
+  /** Expected ms of each step (in step order), with or without flip TTA. */
   stepCosts(flip: boolean): readonly number[] {
-    return flip ? flipCosts(this.current) : this.current.ms;
+    return this.stepLearners(flip).map((c) => c.mean);
   }
 
-  /** Learns from a real single-image run: `stepMs[i]` is the measured time of step i. */
+  /** A cautious figure for each step (mean plus twice the mean deviation), for planning a frame. */
+  cautiousStepCosts(flip: boolean): readonly number[] {
+    return this.stepLearners(flip).map((c) => c.cautious);
+  }
+
+  /** Learns from a real run of one image: `stepMs[i]` is the measured time of step i. */
   observe(stepMs: readonly number[], flip: boolean): void {
-    const lr = this.opts.learningRate;
-    const est: Ms5 = [...(flip ? flipCosts(this.current) : this.current.ms)] as Ms5;
-    stepMs.slice(0, STEP_COUNT).forEach((ms, i) => {
-      est[i] += lr * (Math.min(ms, MAX_STEP_RATIO * est[i]) - est[i]);
-    });
-    this.current = { ...this.current, [flip ? 'flipMs' : 'ms']: est, samples: this.current.samples + 1, updatedAt: Date.now() };
+    const learners = this.stepLearners(flip);
+    stepMs.slice(0, STEP_COUNT).forEach((ms, i) => learners[i].observe(ms));
+    this.learned();
+  }
+
+  /** Learns from one step run on its own (the webcam resumes a person's pass step by step). */
+  observeStep(step: number, ms: number, flip = false): void {
+    this.stepLearners(flip)[step].observe(ms);
+    if (step === 0) this.learned();
+  }
+
+  private stepLearners(flip: boolean): RunningCost[] {
+    if (!flip) return this.plain;
+    // Until flip runs are measured or seen, they are taken to cost twice the plain ones.
+    this.flipped ??= this.learners(this.plain.map((c) => 2 * c.mean));
+    return this.flipped;
+  }
+
+  private learned(): void {
+    this.meta = { ...this.meta, samples: this.meta.samples + 1, updatedAt: Date.now() };
     if (++this.unsaved >= this.opts.persistEvery) void this.persist().catch(() => undefined);
   }
 
   /** Measures again from scratch (e.g. after the device changed power mode) and stores the result. */
   async recalibrate(): Promise<StageCosts> {
-    this.current = await measure(this.model, this.current.backend, this.opts);
+    const costs = await measure(this.model, this.meta.backend, this.opts);
+    this.meta = { backend: costs.backend, modelUrl: costs.modelUrl, samples: costs.samples, updatedAt: costs.updatedAt };
+    this.plain = this.learners(costs.ms);
+    this.flipped = costs.flipMs ? this.learners(costs.flipMs) : null;
     await this.persist();
     return this.costs();
   }
@@ -115,11 +156,11 @@ export class Calibration {
   }
 }
 
-function flipCosts(costs: StageCosts): Ms5 {
-  return costs.flipMs ?? (costs.ms.map((ms) => 2 * ms) as Ms5);
+function flipCosts(costs: StageCosts): StepMs {
+  return costs.flipMs ?? costs.ms.map((ms) => 2 * ms);
 }
 
-function isMs5(v: unknown): v is Ms5 {
+function isStepMs(v: unknown): v is StepMs {
   return Array.isArray(v) && v.length === STEP_COUNT && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 }
 
@@ -127,8 +168,8 @@ function isMs5(v: unknown): v is Ms5 {
 export function parseStageCosts(v: unknown, backend: BackendName, modelUrl: string): StageCosts | null {
   if (typeof v !== 'object' || v === null) return null;
   const c = v as Partial<StageCosts>;
-  if (c.backend !== backend || c.modelUrl !== modelUrl || !isMs5(c.ms)) return null;
-  if (c.flipMs !== undefined && !isMs5(c.flipMs)) return null;
+  if (c.backend !== backend || c.modelUrl !== modelUrl || !isStepMs(c.ms)) return null;
+  if (c.flipMs !== undefined && !isStepMs(c.flipMs)) return null;
   return {
     backend,
     modelUrl,
@@ -152,7 +193,7 @@ function calibrationImage(model: DareModel): RgbaPixels {
 }
 
 /** Per-step ms of `runs` full staged passes after `warmupRuns` discarded ones: the median per step. */
-export async function measureStepMs(model: DareModel, flip: boolean, warmupRuns: number, runs: number): Promise<Ms5> {
+export async function measureStepMs(model: DareModel, flip: boolean, warmupRuns: number, runs: number): Promise<StepMs> {
   const image = calibrationImage(model);
   const samples: number[][] = Array.from({ length: STEP_COUNT }, () => []);
   for (let r = 0; r < warmupRuns + runs; r++) {
@@ -166,7 +207,7 @@ export async function measureStepMs(model: DareModel, flip: boolean, warmupRuns:
       pass.dispose();
     }
   }
-  return samples.map(median) as Ms5;
+  return samples.map(median);
 }
 
 async function measure(model: DareModel, backend: BackendName, opts: Required<CalibrateOptions>): Promise<StageCosts> {
@@ -197,6 +238,5 @@ export function stageForBudget(costs: StageCosts, budgetMs: number, flip = false
 /** The budget in ms needed to reach `stage` with these costs (the sum of the steps up to it). */
 export function budgetForStage(costs: StageCosts, stage: StageId, flip = false): number {
   const ms = flip ? flipCosts(costs) : costs.ms;
-  const steps = stage === 'fused' ? STEP_COUNT : stage;
-  return ms.slice(0, steps).reduce((a, b) => a + b, 0);
+  return ms.slice(0, stageDepth(stage)).reduce((a, b) => a + b, 0);
 }

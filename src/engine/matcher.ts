@@ -5,7 +5,7 @@
 // a chunk's worth has accumulated). A search is one matMul per chunk and a topk: only k scores and
 // indices come back from the backend.
 import * as tf from '@tensorflow/tfjs';
-import { STAGE_IDS, stageKey, type Match, type StageEmbeddings, type StageId, type StageKey } from './types';
+import { STAGE_KEYS, stageKey, type Match, type StageEmbeddings, type StageId, type StageKey } from './types';
 import { distanceFromCosine, l2Normalise } from './vectors';
 
 export interface GalleryIndexOptions {
@@ -19,7 +19,7 @@ export interface GalleryIndexOptions {
   queryFirst?: boolean;
 }
 
-const KEYS: readonly StageKey[] = STAGE_IDS.map(stageKey);
+const KEYS = STAGE_KEYS;
 
 /** Removing up to this many entries at once swaps the last rows into their places (copying one or two
  * chunks each); more are removed by compacting every matrix once. */
@@ -56,7 +56,7 @@ export class GalleryIndex {
     return this.slots.has(id);
   }
 
-  /** Adds an entry (all five L2-normalised embeddings); an existing id is replaced. */
+  /** Adds an entry (every stage's L2-normalised embedding); an existing id is replaced. */
   add(id: string, embeddings: Record<StageKey, Float32Array>): void {
     this.assertLive();
     for (const k of KEYS) {

@@ -5,6 +5,7 @@
 // before the weights are downloaded, progress is byte-level, and the weights can be hashed for modelId.
 import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
+import { EXITS, STAGE_KEYS } from './stages';
 import type { DareMetadata, StageKey } from './types';
 
 export type ModelLoadErrorKind =
@@ -238,7 +239,7 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
 
   const thresholds = (t: Record<string, unknown>): Record<StageKey, number> => {
     const out = {} as Record<StageKey, number>;
-    for (const key of ['1', '2', '3', '4', 'fused'] as const) {
+    for (const key of STAGE_KEYS) {
       const v = finite(t[key], `unknownThresholds.${key}`);
       if (v <= 0) throw new Error(`unknownThresholds.${key} must be positive`);
       out[key] = v;
@@ -249,10 +250,11 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
   const root = obj(raw, 'dare');
   const input = obj(root.input, 'input');
   const stages = root.stages;
-  if (!Array.isArray(stages) || stages.length !== 4) throw new Error('stages must list exactly 4 stages');
+  // The app's stage vocabulary (stages.ts) must be the model's: every exit is a stage id the app knows.
+  if (!Array.isArray(stages) || stages.length !== EXITS.length) throw new Error(`stages must list exactly ${EXITS.length} stages (the app's exits, src/engine/stages.ts)`);
   const fused = obj(root.fused, 'fused');
   const weights = fused.weights;
-  if (!Array.isArray(weights) || weights.length !== 4) throw new Error('fused.weights must hold 4 numbers');
+  if (!Array.isArray(weights) || weights.length !== EXITS.length) throw new Error(`fused.weights must hold ${EXITS.length} numbers`);
   if (root.distance !== 'euclidean-l2normalised') throw new Error(`distance '${String(root.distance)}' is not supported (expected 'euclidean-l2normalised')`);
   if (root.version !== 1) throw new Error(`version ${String(root.version)} is not supported (expected 1)`);
   return {

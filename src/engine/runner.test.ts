@@ -123,6 +123,19 @@ describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on
     }
   });
 
+  it('with complete, runs on past the deadline on the same pass: the result is the budgeted run, completed has every stage', async () => {
+    const fixed = await runnerWithCosts([1, 1e6, 1, 1, 1]);
+    const r = await fixed.embed(image, { deadlineMs: 1e5, complete: true });
+    expect(r.stage).toBe(1);
+    expect(r.stageMs).toHaveLength(1);
+    expect(Object.keys(r.embeddings)).toEqual(['1']);
+    expect(Object.keys(r.completed ?? {})).toEqual(STAGE_IDS.map(stageKey));
+    expect(r.completed?.['1']).toBe(r.embeddings['1']);
+    const all = await fixed.embedAll(image);
+    for (const id of STAGE_IDS) expect(dot(r.completed![stageKey(id)], all[stageKey(id)]), `stage ${id}`).toBeGreaterThan(0.9999);
+    expect((await fixed.embed(image, { deadlineMs: 1e5 })).completed).toBeUndefined();
+  });
+
   it('with measured costs, runs each step only if elapsed + its cost fit the deadline', async () => {
     for (const deadlineMs of [3, 6, 9, 12, 16, 25]) {
       const costs = runner.calibration.stepCosts(false);

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Calibration } from './calibration';
 import type { DareModel } from './model';
 import type { PixelSource } from './pixels';
-import { finishEmbeddings, prepareBatch, readFloat32, runMonolithic, StagedPass, STEP_COUNT } from './staged';
-import { STAGE_IDS, stageKey, type EmbedOptions, type EmbedResult, type StageEmbeddings, type StageKey } from './types';
+import { finishEmbeddings, prepareBatch, readFloat32, runMonolithic, StagedPass } from './staged';
+import { STAGE_IDS, STEP_COUNT, stageKey, type EmbedOptions, type EmbedResult, type StageEmbeddings, type StageKey } from './types';
 
 export interface EmbedAllOptions {
   /** Average the embeddings of each image and its mirror. */
@@ -22,19 +22,21 @@ export class AnytimeRunner {
 
   /** Embeds one image within `deadlineMs` (measured from this call, time queued behind other calls
    * included): stage 1 always runs; each further step (stages 2–4, then the fusion) only starts when
-   * its calibrated cost fits in the time left. Real step times feed the calibration. */
+   * its calibrated cost fits in the time left. Real step times feed the calibration. With `complete`,
+   * the same pass then runs on to the end: the result describes the budgeted run, and `completed` holds
+   * every embedding (the budgeted ones are not computed twice). */
   embed(pixels: PixelSource, options: EmbedOptions): Promise<EmbedResult> {
     const t0 = performance.now();
     return this.enqueue(() => this.embedNow(pixels, options, t0));
   }
 
-  /** All five embeddings of one image (for a gallery entry), in one forward pass. */
+  /** Every stage's embedding of one image (for a gallery entry), in one forward pass. */
   async embedAll(pixels: PixelSource, options: EmbedAllOptions = {}): Promise<Record<StageKey, Float32Array>> {
     const [all] = await this.embedAllBatch([pixels], options);
     return all;
   }
 
-  /** All five embeddings of each image, batched: faster per image when importing many. */
+  /** Every stage's embedding of each image, batched: faster per image when importing many. */
   embedAllBatch(images: readonly PixelSource[], options: EmbedAllOptions = {}): Promise<Record<StageKey, Float32Array>[]> {
     return this.enqueue(() => this.embedAllNow(images, options.flip ?? false));
   }
@@ -45,17 +47,21 @@ export class AnytimeRunner {
     return run;
   }
 
-  private async embedNow(pixels: PixelSource, { deadlineMs, flip = false }: EmbedOptions, t0: number): Promise<EmbedResult> {
+  private async embedNow(pixels: PixelSource, { deadlineMs, flip = false, complete = false }: EmbedOptions, t0: number): Promise<EmbedResult> {
     const costs = this.calibration.stepCosts(flip);
     const pass = new StagedPass(this.model, [pixels], flip);
     const embeddings: StageEmbeddings = {};
     const stageMs: number[] = [];
     let overran = false;
     let last: { stage: EmbedResult['stage']; embedding: Float32Array } | null = null;
+    let budgeted: Omit<EmbedResult, 'completed'> | null = null;
     try {
       while (pass.done < STEP_COUNT) {
         const i = pass.done;
-        if (i > 0 && performance.now() - t0 + costs[i] > deadlineMs) break;
+        if (!budgeted && i > 0 && performance.now() - t0 + costs[i] > deadlineMs) {
+          budgeted = { ...last!, embeddings: { ...embeddings }, stageMs: [...stageMs], totalMs: performance.now() - t0, overran };
+          if (!complete) break;
+        }
         const { stage, values, ms } = await pass.step();
         const [embedding] = finishEmbeddings(values, pass.rows, flip);
         embeddings[stageKey(stage)] = embedding;
@@ -67,8 +73,10 @@ export class AnytimeRunner {
       pass.dispose();
     }
     if (!last) throw new Error('unreachable: stage 1 always runs');
+    // Steps run past the deadline (for `complete`) are real runs too: they teach the calibration as well.
     this.calibration.observe(stageMs, flip);
-    return { ...last, embeddings, stageMs, totalMs: performance.now() - t0, overran };
+    budgeted ??= { ...last, embeddings, stageMs, totalMs: performance.now() - t0, overran };
+    return complete ? { ...budgeted, completed: embeddings as Record<StageKey, Float32Array> } : budgeted;
   }
 
   private async embedAllNow(images: readonly PixelSource[], flip: boolean): Promise<Record<StageKey, Float32Array>[]> {

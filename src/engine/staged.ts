@@ -1,12 +1,9 @@
-// Running the DaRe graph one step at a time (stages 1–4, then the fusion) or all at once.
+// Running the DaRe graph one step at a time (each exit, then the fusion) or all at once.
 import * as tf from '@tensorflow/tfjs';
 import type { DareModel } from './model';
 import { toImageTensor, type PixelSource } from './pixels';
-import type { StageId } from './types';
+import { FUSION_STEP, STEP_COUNT, stepStage, type StageId } from './stages';
 import { l2Normalise } from './vectors';
-
-/** Steps of a full embed: stages 1–4, then the fusion. */
-export const STEP_COUNT = 5;
 
 /** [n, H, W, 3] float32 batch at the model's input size; with `flip`, [2n, …]: the images, then their
  * mirrors in the same order (see {@link finishEmbeddings}). */
@@ -37,7 +34,7 @@ export function runStage(model: DareModel, index: number, input: tf.Tensor): Sta
   return { features, embedding: embedding as tf.Tensor2D };
 }
 
-/** All five raw embeddings (stages 1–4, fused) from one execute call. */
+/** Every raw embedding (each exit, then fused) from one execute call. */
 export function runMonolithic(model: DareModel, batch: tf.Tensor4D): tf.Tensor2D[] {
   const { meta, graph } = model;
   const names = [...meta.stages.map((s) => s.embedding), meta.fused.embedding];
@@ -65,11 +62,6 @@ export function finishEmbeddings(raw: Float32Array, rows: number, flip: boolean)
 export async function readFloat32(t: tf.Tensor): Promise<Float32Array> {
   const data = await t.data();
   return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
-}
-
-/** StageId produced by step `i` (0-based): stages 1–4, then 'fused'. */
-export function stepStage(i: number): StageId {
-  return i < 4 ? ((i + 1) as StageId) : 'fused';
 }
 
 export interface StepResult {
@@ -119,7 +111,7 @@ export class StagedPass {
     if (i >= STEP_COUNT) throw new Error('all steps already ran');
     const t0 = performance.now();
     this.next++;
-    if (i === 4) {
+    if (i === FUSION_STEP) {
       this.dispose();
       const values = fuse(this.model.meta.fused.weights, this.stageValues);
       return { stage: 'fused', values, ms: performance.now() - t0 };

@@ -11,12 +11,11 @@ export interface BackendStatus {
   detail?: string;
 }
 
-export type StageId = 1 | 2 | 3 | 4 | 'fused';
-export const STAGE_IDS: readonly StageId[] = [1, 2, 3, 4, 'fused'];
-export type StageKey = '1' | '2' | '3' | '4' | 'fused';
-export const stageKey = (s: StageId): StageKey => String(s) as StageKey;
+import type { StageId, StageKey } from './stages';
 
-/** One L2-normalised 128-d embedding per stage id (all five for gallery entries). */
+export { EXITS, STAGE_IDS, STAGE_KEYS, STEP_COUNT, FUSION_STEP, stageKey, stepStage, stageDepth, perStage, type ExitStage, type StageId, type StageKey } from './stages';
+
+/** One L2-normalised embedding per stage id (every stage for gallery entries). */
 export type StageEmbeddings = Partial<Record<StageKey, Float32Array>>;
 
 export interface DareMetadata {
@@ -30,14 +29,15 @@ export interface DareMetadata {
   unknownThresholds?: Record<StageKey, number>;
 }
 
-/** Calibrated cost in ms of each step on this device and backend: stages 1–4, then the fusion. */
+/** Learned cost in ms of each step on this device and backend: each exit alone, then the fusion
+ * (STEP_COUNT values, in step order). */
 export interface StageCosts {
   backend: BackendName;
   modelUrl: string;
-  /** ms[0..3]: stage 1–4 alone (not cumulative); ms[4]: fusion. */
-  ms: [number, number, number, number, number];
+  /** Mean ms of each step (not cumulative). */
+  ms: number[];
   /** The same with flip TTA (image + mirror in one batch of 2); absent until measured or learned. */
-  flipMs?: [number, number, number, number, number];
+  flipMs?: number[];
   samples: number;
   updatedAt: number;
 }
@@ -47,10 +47,12 @@ export interface EmbedOptions {
   deadlineMs: number;
   /** Average the embedding of the image and its horizontal mirror (costs 2× per stage). */
   flip?: boolean;
+  /** After the budgeted steps, run the remaining ones on the same pass (see EmbedResult.completed). */
+  complete?: boolean;
 }
 
 export interface EmbedResult {
-  /** The deepest embedding computed: 'fused' only when all four stages ran. */
+  /** The deepest embedding computed: 'fused' only when every exit ran. */
   stage: StageId;
   embedding: Float32Array;
   embeddings: StageEmbeddings;
@@ -59,6 +61,8 @@ export interface EmbedResult {
   totalMs: number;
   /** True when even stage 1 (which always runs) finished after the deadline. */
   overran: boolean;
+  /** With EmbedOptions.complete: every embedding, the budgeted ones and those computed after the deadline. */
+  completed?: Record<StageKey, Float32Array>;
 }
 
 export interface Match {

@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
 import type { DareModel } from './model';
-import { prepareBatch, runMonolithic, runStage, StagedPass, STEP_COUNT } from './staged';
+import { prepareBatch, runMonolithic, runStage, StagedPass } from './staged';
+import { STEP_COUNT } from './stages';
 
 interface CompilingBackend {
   checkCompileCompletionAsync(): Promise<unknown>;

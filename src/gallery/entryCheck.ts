@@ -1,8 +1,8 @@
 // Shape checks for gallery entries: what comes out of IndexedDB or an import file is not trusted.
-import { STAGE_IDS, stageKey, type StageKey } from '../engine/types';
-import type { GalleryEntry } from './types';
+import { STAGE_KEYS } from '../engine/stages';
 
-export const STAGE_KEYS: readonly StageKey[] = STAGE_IDS.map(stageKey);
+// The stage vocabulary is defined once, in src/engine/stages.ts; re-exported for the gallery's modules.
+export { STAGE_KEYS };
 
 // L2-normalised float32 vectors have norm 1 up to rounding; the engine maps a zero vector to zero.
 const NORM_TOLERANCE = 1e-3;
@@ -43,8 +43,4 @@ export function entryProblem(value: unknown, dim?: number): string | null {
     expected ??= (embeddings[key] as Float32Array).length;
   }
   return null;
-}
-
-export function isGalleryEntry(value: unknown): value is GalleryEntry {
-  return entryProblem(value) === null;
 }

@@ -39,4 +39,4 @@ export {
   type GalleryFileErrorKind,
   type StorageOperation,
 } from './errors';
-export { entryProblem, isGalleryEntry } from './entryCheck';
+export { entryProblem } from './entryCheck';

@@ -49,14 +49,12 @@ describe('openGalleryStore', () => {
     expect(entries.map((e) => [e.id, e.identity])).toEqual([['e1', '0999']]);
   });
 
-  it('deletes one, several, and all entries', async () => {
+  it('deletes one, then all entries', async () => {
     const { store } = freshStore();
     await store.addMany([0, 1, 2, 3, 4].map((i) => makeEntry(i)));
     await store.remove('e2');
     await store.remove('not-there');
     expect((await store.load()).entries.map((e) => e.id)).toEqual(['e0', 'e1', 'e3', 'e4']);
-    await store.removeMany(['e0', 'e4']);
-    expect((await store.load()).entries.map((e) => e.id)).toEqual(['e1', 'e3']);
     await store.clear();
     expect(await store.count()).toBe(0);
   });

@@ -1,6 +1,6 @@
 // Gallery persistence in IndexedDB through idb-keyval, in a database of its own: entries are stored
 // as they are (Float32Array and Blob survive structured clone), keyed by id.
-import { clear, createStore, del, delMany, entries, promisifyRequest, type UseStore } from 'idb-keyval';
+import { clear, createStore, del, entries, promisifyRequest, type UseStore } from 'idb-keyval';
 import { entryProblem } from './entryCheck';
 import { GalleryStorageError, type StorageOperation } from './errors';
 import type { GalleryEntry } from './types';
@@ -31,8 +31,6 @@ export interface GalleryStore {
   replaceAll(entries: readonly GalleryEntry[]): Promise<void>;
   /** Deletes one entry (no error if it does not exist). */
   remove(id: string): Promise<void>;
-  /** Deletes several entries in one transaction. */
-  removeMany(ids: readonly string[]): Promise<void>;
   /** Deletes everything. */
   clear(): Promise<void>;
   count(): Promise<number>;
@@ -65,7 +63,6 @@ export function openGalleryStore(dbName = GALLERY_DB): GalleryStore {
     addMany: (batch) => guard('save', () => putBatch(store, checkBatch(batch), false)),
     replaceAll: (batch) => guard('save', () => putBatch(store, checkBatch(batch), true)),
     remove: (id) => guard('delete', () => del(id, store)),
-    removeMany: (ids) => guard('delete', () => delMany([...ids], store)),
     clear: () => guard('clear', () => clear(store)),
     count: () => guard('count', () => store('readonly', (os) => promisifyRequest(os.count()))),
   };

@@ -10,7 +10,7 @@ export interface GalleryEntry {
   fileName: string;
   /** JPEG of the image at the model's input size: shown as the thumbnail, and enough to re-embed it. */
   thumbnail: Blob;
-  /** All five L2-normalised embeddings (stages 1–4 and fused). */
+  /** Every stage's L2-normalised embedding (STAGE_KEYS: each exit, then fused). */
   embeddings: Record<StageKey, Float32Array>;
   /** Which model produced the embeddings (model.json URL + weights hash); others must be re-embedded. */
   modelId: string;

@@ -2,16 +2,14 @@
 // automatic choice), saved in IndexedDB (src/gallery's settings store); how many matches to show.
 
 import { create } from 'zustand';
+import { SEARCH } from '../config';
 import { BACKEND_ORDER, type BackendName } from '../engine';
 import { openSettingsStore, type SettingKey, type Settings } from '../gallery';
 import { quietly } from './quietly';
 
 export type BackendChoice = Settings['backend'];
 
-/** One video frame at 30 fps. */
-export const DEFAULT_BUDGET_MS = 33;
-export const DEFAULT_TOP_K = 10;
-export const MAX_TOP_K = 50;
+export const MAX_TOP_K = SEARCH.maxTopK;
 
 export const settingsStorage = openSettingsStore();
 
@@ -41,10 +39,10 @@ function save<K extends SettingKey>(key: K, value: Settings[K]): void {
 }
 
 export const useSettings = create<SettingsState>()((set) => ({
-  budgetMs: DEFAULT_BUDGET_MS,
+  budgetMs: SEARCH.defaultBudgetMs,
   flip: false,
   backend: 'auto',
-  topK: DEFAULT_TOP_K,
+  topK: SEARCH.defaultTopK,
   loaded: false,
 
   load: async () => {

@@ -2,15 +2,15 @@
 // the user picks, on this device's calibrated costs. Keeps the last replay (per-query exits, running
 // average cost, exit histogram) and the accuracy–budget curves of the user's own gallery.
 import { create } from 'zustand';
+import { STREAM } from '../config';
 import { cumulativeMs, seededPermutation, type RoutingPolicy } from '../engine/stream';
 import { useEngine } from './engine';
 import { useGallery } from './gallery';
 import { reportError } from './notices';
 import { queryOutcomes, replayCurves, replayStream, type ReplayCurves, type ReplayQuery, type StreamReplay } from './streamReplay';
-import { yieldToUi } from './yieldToUi';
+import { yieldToUi } from '../app/yieldToUi';
 
-/** At most this many entries act as queries (each is compared with the whole gallery at 4 exits). */
-export const MAX_STREAM_QUERIES = 1000;
+export const MAX_STREAM_QUERIES = STREAM.maxQueries;
 
 export interface StreamRun extends StreamReplay {
   policy: RoutingPolicy;

@@ -2,7 +2,7 @@
 // of every stage side by side.
 
 import { useMemo } from 'react';
-import { STAGE_IDS, stageKey, type Match, type StageId } from '../engine';
+import { EXITS, STAGE_IDS, stageKey, type Match, type StageId } from '../engine';
 import { parseMarketName, type GalleryEntry } from '../gallery';
 import { useEngine } from '../store/engine';
 import { useGallery } from '../store/gallery';
@@ -65,7 +65,7 @@ function RunSummary({ outcome }: { outcome: QueryOutcome }) {
       <strong className="badge" data-testid="stage-used">
         {String(run.stage)}
       </strong>{' '}
-      ({run.stage === 'fused' ? 'all four stages and their fusion' : `stage ${run.stage} of 4`}) in {fmtMs(run.totalMs)}
+      ({run.stage === 'fused' ? 'all stages and their fusion' : `stage ${run.stage} of ${EXITS.length}`}) in {fmtMs(run.totalMs)}
       {run.overran && <span className="warning"> — over budget: stage 1 always runs, and it alone took longer</span>}. Steps:{' '}
       {run.stageMs.map(fmtMs).join(' + ')}.
     </p>
@@ -101,7 +101,7 @@ function StageColumns({ outcome, entries, queryIdentity }: { outcome: QueryOutco
     <div className="stage-view" data-testid="stage-view">
       <h3>Every stage side by side</h3>
       <p className="muted small">
-        The ranked lists of the four stage embeddings and the fused one (computed in full for this view). The highlighted column is the
+        The ranked lists of every stage's embedding and the fused one (computed in full for this view). The highlighted column is the
         embedding the budget produced.
       </p>
       <div className="stage-columns">

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareUncertainty, deadlineFor, planFrame, STEPS, type PlanTrack } from './budget';
+import { STEP_COUNT as STEPS } from '../engine/stages';
+import { compareUncertainty, deadlineFor, planFrame, type PlanTrack } from './budget';
 
 // Stage 1–4, fusion.
 const STEP_MS = [4, 2, 3, 3, 0.5];

@@ -13,12 +13,11 @@
 // People whose answer is complete (fused) only get steps after everyone else: a refresh on a newer crop,
 // finishing a refresh already started before beginning another.
 
-/** Steps to a complete answer: stages 1–4, then the fusion. */
-export const STEPS = 5;
+import { STEP_COUNT } from '../engine/stages';
 
 export interface PlanTrack {
   id: number;
-  /** Steps already done on this person's current crop: 0 = none … 5 = fused. */
+  /** Steps already done on this person's current crop: 0 = none … STEP_COUNT = fused. */
   stepsDone: number;
   /** Certainty of the current answer (see Decision.margin); null when there is no answer yet. */
   margin: number | null;
@@ -32,7 +31,7 @@ export interface PlanInput {
   budgetMs: number;
   /** Time already spent on this frame (grabbing it, the detector). */
   elapsedMs: number;
-  /** Calibrated ms of each step: stages 1–4 alone, then the fusion. */
+  /** Calibrated ms of each step, in step order (each exit alone, then the fusion). */
   stepMs: readonly number[];
   /** Per person given any step: cropping, reading the embedding back, matching it. */
   perPersonMs: number;
@@ -53,7 +52,7 @@ export function planFrame(input: PlanInput): Allotment[] {
   const state = input.tracks.map((t) => ({ track: t, done: t.stepsDone, allot: { id: t.id, steps: 0, ms: 0 }, blocked: false }));
   const order: Allotment[] = [];
   for (;;) {
-    const open = state.filter((s) => !s.blocked && s.done < STEPS);
+    const open = state.filter((s) => !s.blocked && s.done < STEP_COUNT);
     if (open.length === 0) break;
     open.sort((a, b) => compareUncertainty({ ...a.track, stepsDone: a.done }, { ...b.track, stepsDone: b.done }));
     const next = open[0];

@@ -7,6 +7,7 @@
 // 0–1 of the input image.
 
 import * as tf from '@tensorflow/tfjs';
+import { DETECTOR } from '../config';
 import type { Box, Size } from './geometry';
 import type { Detection } from './tracker';
 import { DETECTOR_FILES, DETECTOR_URL_DIR } from './detectorAsset';
@@ -26,7 +27,7 @@ export interface DetectorOptions {
   minHeightFraction: number;
 }
 
-export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = { inputLongSide: 256, minScore: 0.2, minHeightFraction: 0.15 };
+export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = { inputLongSide: DETECTOR.sides[0], minScore: DETECTOR.minScore, minHeightFraction: DETECTOR.minHeightFraction };
 
 /** The detector's input size for a frame: the longer side fixed, the other keeping the aspect ratio,
  * both rounded to multiples of 32. The frame is stretched to it; boxes come back in 0–1 so the

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Calibration, DareModel, Match, StageId } from '../engine';
 import { deadlineFor, planFrame } from './budget';
-import { RunningCost } from './costs';
+import { WEBCAM } from '../config';
+import { RunningCost } from '../engine/runningCost';
 import { cropPerson } from './crop';
 import type { PersonDetector } from './detector';
 import { DetectorSizer } from './detectorSize';
@@ -73,9 +74,6 @@ export interface PipelineDeps {
   gallery: () => GalleryView;
 }
 
-/** A complete answer is recomputed on a newer crop, with spare budget only, once it is this many frames
- * old: people turn, or come fully into view after being cut by the frame's edge. */
-const REFRESH_AFTER_FRAMES = 30;
 
 interface Capture {
   count: number;
@@ -91,17 +89,13 @@ export class WebcamPipeline {
   private readonly reid = new Map<number, TrackReid>();
   private readonly sizer = new DetectorSizer();
   private sizedFor: Size | null = null;
-  /** Learned from this pipeline's own runs, starting from the engine's calibration. */
-  private readonly stepCosts: RunningCost[];
   /** Per person given steps: the crop, reading embeddings back, the gallery search. */
-  private readonly perPerson = new RunningCost(2, 0.2);
+  private readonly perPerson = new RunningCost(WEBCAM.perPersonInitialMs, WEBCAM.perPersonLearningRate);
   private frames = 0;
   /** Crops being collected for enrollments, by track id. */
   private readonly captures = new Map<number, Capture>();
 
-  constructor(private readonly deps: PipelineDeps) {
-    this.stepCosts = deps.calibration.stepCosts(false).map((ms) => new RunningCost(ms));
-  }
+  constructor(private readonly deps: PipelineDeps) {}
 
   /** Measures the detector at each input size for frames of this size (called by process() when the
    * size changes; call it ahead, e.g. while the camera starts, to keep the first frames in budget). */
@@ -141,7 +135,7 @@ export class WebcamPipeline {
   }
 
   private reserveMs(): number {
-    return this.stepCosts[0].cautious + this.perPerson.cautious;
+    return this.deps.calibration.cautiousStepCosts(false)[0] + this.perPerson.cautious;
   }
 
   private async processTensor(frame: tf.Tensor3D, settings: FrameSettings, t0: number): Promise<FrameReport> {
@@ -159,7 +153,8 @@ export class WebcamPipeline {
     this.capture(frame, inView);
 
     const gallery = this.deps.gallery();
-    const stepMs = this.stepCosts.map((c) => c.cautious);
+    // The engine's calibration: what the webcam learns about the steps, search plans with too.
+    const stepMs = this.deps.calibration.cautiousStepCosts(false);
     const plan = planFrame({
       budgetMs: settings.budgetMs,
       elapsedMs: performance.now() - t0,
@@ -170,7 +165,7 @@ export class WebcamPipeline {
         const margin = r.decision ? r.decision.margin : null;
         if (!r.complete) return [{ id: t.id, stepsDone: r.stepsDone, margin, order: t.id }];
         if (r.refreshing) return [{ id: t.id, stepsDone: r.stepsDone, margin, order: t.id, refresh: true }];
-        const due = this.frames - r.cropFrame >= REFRESH_AFTER_FRAMES;
+        const due = this.frames - r.cropFrame >= WEBCAM.refreshAfterFrames;
         return due ? [{ id: t.id, stepsDone: 0, margin, order: t.id, refresh: true }] : [];
       }),
     });
@@ -207,7 +202,7 @@ export class WebcamPipeline {
       detectorMs,
       detectorSide: side,
       engineMs: totalMs - grabMs - detectorMs,
-      floorMs: grabMs + detectorMs + this.stepCosts[0].mean,
+      floorMs: grabMs + detectorMs + this.deps.calibration.stepCosts(false)[0],
       perPerson,
       overran: totalMs > settings.budgetMs,
       people: inView.map((t) => this.view(t, settings, stepsBy.get(t.id) ?? 0)),
@@ -237,7 +232,7 @@ export class WebcamPipeline {
       while (r.passActive && (count === 0 || performance.now() - start + stepMs[r.stepsDone] + this.perPerson.cautious <= deadline)) {
         const step = r.stepsDone;
         const done = await r.step();
-        this.stepCosts[step].observe(done.ms);
+        this.deps.calibration.observeStep(step, done.ms);
         ms += done.ms;
         answered ||= done.answered;
         count++;

@@ -3,6 +3,7 @@
 // enrollment captures. No React: the store drives it.
 
 import * as tf from '@tensorflow/tfjs';
+import { WEBCAM } from '../config';
 import type { Engine, RgbaPixels } from '../engine';
 import { cameraError, openCamera, type CameraError, type OpenCamera } from './camera';
 import type { PersonDetector } from './detector';
@@ -22,10 +23,6 @@ export interface SessionEvents {
   onError(e: CameraError | Error): void;
 }
 
-
-/** Crops per enrollment, and frames between two of them (so they show different poses). */
-export const ENROLL_CROPS = 3;
-export const ENROLL_EVERY = 3;
 
 type VideoWithFrameCallback = HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number };
 
@@ -86,7 +83,7 @@ export class WebcamSession {
 
   /** RGBA crops of a tracked person, at the model's input size, from the next frames it is in view in. */
   async captureForEnrollment(track: number): Promise<RgbaPixels[]> {
-    const tensors = await this.pipeline.captureCrops(track, ENROLL_CROPS, ENROLL_EVERY);
+    const tensors = await this.pipeline.captureCrops(track, WEBCAM.enrollCrops, WEBCAM.enrollEvery);
     try {
       return await Promise.all(tensors.map(toRgba));
     } finally {

@@ -2,7 +2,8 @@
 // a per-stage threshold. Shallow stages spread distances differently from deep ones, so each stage has
 // its own threshold, calibrated on the gallery's own same-identity / different-identity pairs.
 
-import { STAGE_IDS, stageKey, type StageId, type StageKey } from '../engine/types';
+import { THRESHOLDS } from '../config';
+import { perStage, STAGE_IDS, stageKey, type StageId, type StageKey } from '../engine/stages';
 import { euclideanDistance } from '../engine/vectors';
 
 export type StageThresholds = Record<StageKey, number>;
@@ -23,15 +24,14 @@ export interface UnknownThresholds {
  * last resort for a model that does not: distances between L2-normalised embeddings lie in [0, 2], and
  * 1 (about 60° apart) is a neutral middle.
  */
-export const FALLBACK_THRESHOLDS: StageThresholds = { '1': 1, '2': 1, '3': 1, '4': 1, fused: 1 };
+export const FALLBACK_THRESHOLDS: StageThresholds = perStage(() => THRESHOLDS.fallback);
 
 export interface LabelledEmbeddings {
   identity: string;
   embeddings: Partial<Record<StageKey, Float32Array>>;
 }
 
-/** Pairs considered at most (entries are subsampled evenly beyond this), so calibration stays fast. */
-const MAX_ENTRIES = 300;
+const MAX_ENTRIES = THRESHOLDS.maxCalibrationEntries;
 
 /** `defaults`: the model's own thresholds, used until the gallery can calibrate. */
 export function calibrateThresholds(entries: readonly LabelledEmbeddings[], defaults: StageThresholds = FALLBACK_THRESHOLDS): UnknownThresholds {

@@ -6,8 +6,8 @@
 import type { DareModel, PixelSource } from '../engine';
 // StagedPass is the engine's resumable step-by-step pass; the anytime runner only runs a pass to a
 // deadline in one go, while a track needs to continue its pass in a later frame.
-import { finishEmbeddings, StagedPass, STEP_COUNT } from '../engine/staged';
-import type { StageId } from '../engine/types';
+import { finishEmbeddings, StagedPass } from '../engine/staged';
+import { stageDepth, STEP_COUNT, type StageId } from '../engine/stages';
 import type { Decision } from './threshold';
 
 export interface Nearest {
@@ -15,8 +15,6 @@ export interface Nearest {
   entryId: string;
   distance: number;
 }
-
-const depth = (stage: StageId | null): number => (stage === null ? 0 : stage === 'fused' ? STEP_COUNT : stage);
 
 export class TrackReid {
   private pass: StagedPass | null = null;
@@ -35,7 +33,7 @@ export class TrackReid {
 
   /** Steps done on the pass in progress (or on the answer's pass when none is in progress). */
   get stepsDone(): number {
-    return this.pass ? this.pass.done : depth(this.stage);
+    return this.pass ? this.pass.done : stageDepth(this.stage);
   }
 
   get passActive(): boolean {
@@ -65,7 +63,7 @@ export class TrackReid {
     if (!this.pass) throw new Error(`track ${this.id}: no crop to embed`);
     const { stage, values, ms } = await this.pass.step();
     const [embedding] = finishEmbeddings(values, this.pass.rows, false);
-    const answered = depth(stage) >= depth(this.stage);
+    const answered = stageDepth(stage) >= stageDepth(this.stage);
     if (answered) {
       this.stage = stage;
       this.embedding = embedding;

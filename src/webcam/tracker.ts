@@ -1,6 +1,7 @@
 // Follows people from frame to frame by box overlap (greedy IoU matching), so work done on a person in
 // one frame (their deepest embedding so far) carries over to the next.
 
+import { TRACKER } from '../config';
 import { iou, type Box } from './geometry';
 
 export interface Detection {
@@ -32,7 +33,7 @@ export interface TrackUpdate {
   ended: number[];
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { minIou: 0.3, maxMissed: 5 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { minIou: TRACKER.minIou, maxMissed: TRACKER.maxMissed };
 
 export class IouTracker {
   private tracks: Track[] = [];

@@ -1,14 +1,17 @@
 // Cumulative stage costs C_1 < … < C_n for the router, from the device calibration or the model's MACs.
 // The last exit is the full model: its cost includes the fusion and its embedding is the fused one.
+import { FUSION_STEP } from '../stages';
 import type { DareMetadata, StageCosts } from '../types';
 
-/** C_s in ms from calibrated step costs: stages 1–3 alone, then stage 4 plus the fusion. With `flip`,
- * the flip-TTA costs (throws if they are not measured yet). */
+/** C_s in ms from calibrated step costs: the running sum over the exits, the fusion added to the last
+ * one. With `flip`, the flip-TTA costs (throws if they are not measured yet). */
 export function cumulativeMs(costs: StageCosts, flip = false): number[] {
   const ms = flip ? costs.flipMs : costs.ms;
   if (!ms) throw new RangeError('flip costs are not calibrated yet');
-  const [s1, s2, s3, s4, fusion] = ms;
-  return [s1, s1 + s2, s1 + s2 + s3, s1 + s2 + s3 + s4 + fusion];
+  let sum = 0;
+  const out = ms.slice(0, FUSION_STEP).map((m) => (sum += m));
+  out[out.length - 1] += ms[FUSION_STEP];
+  return out;
 }
 
 /** C_s in multiply-adds, from the model metadata (already cumulative; the fusion's 4×128 MACs are

@@ -9,6 +9,7 @@
 //    confident than it is below p_s + c_s; c_s integrates p_s − exited, so the realised conditional exit
 //    rate matches p_s even when every new query ranks last in a window of easier ones.
 import { assertCumulativeCosts, conditionalExitProbabilities, solveExitFractions, type ExitPlan } from './exitFractions';
+import { STREAM } from '../../config';
 import { ScoreWindow } from './scoreWindow';
 import { confidenceScore, type ExitSignal, type RoutingPolicy } from './signals';
 
@@ -19,14 +20,13 @@ export interface StreamRouterOptions {
   /** Average cost per query to stay within, in the unit of `costs`. */
   budget: number;
   policy: RoutingPolicy;
-  /** Scores kept per stage (sliding window). Default 256. */
+  /** Scores kept per stage (sliding window). Default STREAM.historySize (src/config.ts). */
   historySize?: number;
-  /** Scores a stage needs before its ranks are trusted; until then it routes like `random`. Default 20. */
+  /** Scores a stage needs before its ranks are trusted; until then it routes like `random`. Default STREAM.minHistory. */
   minHistory?: number;
-  /** Queries over which a cost surplus or overrun is paid back (H). Default 8: smaller tracks B more
-   * tightly, larger disturbs the confidence ranking less. */
+  /** Queries over which a cost surplus or overrun is paid back (H). Default STREAM.budgetHorizon. */
   budgetHorizon?: number;
-  /** Step of the per-stage rate correction. Default 0.02. */
+  /** Step of the per-stage rate correction. Default STREAM.rateGain. */
   rateGain?: number;
   /** Uniform [0, 1) source, for random exits and tie breaks. Default Math.random. */
   rng?: () => number;
@@ -80,14 +80,14 @@ export class StreamRouter {
     assertCumulativeCosts(options.costs);
     this.costs = [...options.costs];
     this.policy = options.policy;
-    this.minHistory = options.minHistory ?? 20;
-    this.horizon = options.budgetHorizon ?? 8;
-    this.rateGain = options.rateGain ?? 0.02;
+    this.minHistory = options.minHistory ?? STREAM.minHistory;
+    this.horizon = options.budgetHorizon ?? STREAM.budgetHorizon;
+    this.rateGain = options.rateGain ?? STREAM.rateGain;
     this.rng = options.rng ?? Math.random;
     if (!(this.horizon >= 1)) throw new RangeError(`budget horizon ${this.horizon} must be ≥ 1`);
     if (!(this.rateGain >= 0 && this.rateGain <= 1)) throw new RangeError(`rate gain ${this.rateGain} must be in [0, 1]`);
     const n = this.costs.length;
-    this.histories = Array.from({ length: n - 1 }, () => new ScoreWindow(options.historySize ?? 256));
+    this.histories = Array.from({ length: n - 1 }, () => new ScoreWindow(options.historySize ?? STREAM.historySize));
     this.corrections = new Array<number>(n - 1).fill(0);
     this.exits = new Array<number>(n).fill(0);
     this.budgetValue = options.budget;

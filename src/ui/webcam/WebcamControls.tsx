@@ -1,6 +1,7 @@
 import type { RefObject } from 'react';
 import { useEngine } from '../../store/engine';
-import { BUDGET_RANGE, THRESHOLD_SCALE_RANGE, useWebcamStore } from '../../store/webcam';
+import { WEBCAM } from '../../config';
+import { useWebcamStore } from '../../store/webcam';
 
 export function WebcamControls({ videoRef }: { videoRef: RefObject<HTMLVideoElement | null> }) {
   const status = useWebcamStore((s) => s.status);
@@ -42,9 +43,9 @@ export function WebcamControls({ videoRef }: { videoRef: RefObject<HTMLVideoElem
         <input
           type="range"
           data-testid="webcam-budget"
-          min={BUDGET_RANGE.min}
-          max={BUDGET_RANGE.max}
-          step={BUDGET_RANGE.step}
+          min={WEBCAM.budgetRange.min}
+          max={WEBCAM.budgetRange.max}
+          step={WEBCAM.budgetRange.step}
           value={budgetMs}
           onChange={(e) => setBudget(Number(e.target.value))}
         />{' '}
@@ -55,9 +56,9 @@ export function WebcamControls({ videoRef }: { videoRef: RefObject<HTMLVideoElem
         <input
           type="range"
           data-testid="webcam-threshold"
-          min={THRESHOLD_SCALE_RANGE.min}
-          max={THRESHOLD_SCALE_RANGE.max}
-          step={THRESHOLD_SCALE_RANGE.step}
+          min={WEBCAM.thresholdScaleRange.min}
+          max={WEBCAM.thresholdScaleRange.max}
+          step={WEBCAM.thresholdScaleRange.step}
           value={thresholdScale}
           onChange={(e) => setThresholdScale(Number(e.target.value))}
         />{' '}

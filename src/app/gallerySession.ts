@@ -1,0 +1,379 @@
+// The gallery: entries persisted in IndexedDB (src/gallery), embedded with the engine, searchable through a
+// GalleryIndex on the engine's backend. Adding images (uploads and webcam enrollment, through one
+// makeEntry), deleting, clearing, export and import live here; so does re-embedding when the model changes.
+//
+// Nothing is lost to a storage failure: entries IndexedDB refuses (quota, storage disabled) stay in the
+// gallery for this tab, are counted as unsaved, and can still be exported.
+
+import { GalleryIndex, stageKey, type Engine, type Match, type RgbaPixels, type StageKey } from '../engine';
+import { exportFileName, exportGallery, GalleryStorageError, importGallery, parseMarketName, type GalleryEntry, type GalleryStore, type StorageOperation } from '../gallery';
+import type { GalleryView } from '../webcam/pipeline';
+import { GALLERY } from '../config';
+import type { EngineHost } from './engineHost';
+import { newEntryId } from './ids';
+import { failureMessage, type ImageCodec } from './imageCodec';
+import type { Notify } from './notify';
+import { Observable } from './observable';
+import { yieldToUi } from './yieldToUi';
+
+export interface GalleryJob {
+  kind: 'add' | 'import' | 'reembed';
+  done: number;
+  total: number;
+  failed: number;
+}
+
+export interface GallerySessionState {
+  /** Oldest first. */
+  entries: GalleryEntry[];
+  /** Bumped on every change (searches made against an older version are stale). */
+  version: number;
+  loaded: boolean;
+  /** False when IndexedDB is unusable: the gallery then lives in this tab only. */
+  persistent: boolean;
+  /** Ids of entries IndexedDB refused to store. */
+  unsaved: ReadonlySet<string>;
+  job: GalleryJob | null;
+  /** What the last clear removed, until undone or replaced by another clear. */
+  cleared: GalleryEntry[] | null;
+}
+
+export interface GallerySessionDeps {
+  storage: GalleryStore;
+  host: EngineHost;
+  codec: ImageCodec;
+  notify: Notify;
+  /** Saves an exported gallery file (the browser starts a download). */
+  download(blob: Blob, fileName: string): void;
+}
+
+/** What an entry is made from; `makeEntry` adds the id, the model and the time. */
+export interface EntrySource {
+  identity: string;
+  camera: number | null;
+  fileName: string;
+  thumbnail: Blob;
+  embeddings: Record<StageKey, Float32Array>;
+}
+
+/** The one gallery-entry builder, for uploads and webcam enrollment alike. */
+export function makeEntry(source: EntrySource, engine: Engine, addedAt = Date.now()): GalleryEntry {
+  return { id: newEntryId(), ...source, modelId: engine.model.modelId, addedAt };
+}
+
+const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+
+export class GallerySession extends Observable<GallerySessionState> {
+  /** The index lives on `indexEngine`'s backend; null while no engine is attached. */
+  private index: GalleryIndex | null = null;
+  private indexEngine: Engine | null = null;
+  /** Gallery jobs run one at a time, in order. A job never waits for the engine (its attach runs here too). */
+  private work: Promise<void> = Promise.resolve();
+  private viewCache: GalleryView | null = null;
+
+  constructor(private readonly deps: GallerySessionDeps) {
+    super({ entries: [], version: 0, loaded: false, persistent: true, unsaved: new Set(), job: null, cleared: null });
+    deps.host.onChange({
+      // Waits for the running gallery job: it may still be embedding with this engine.
+      detach: (engine) =>
+        this.enqueue(async () => {
+          if (this.indexEngine !== engine) return;
+          this.index?.dispose();
+          this.index = null;
+          this.indexEngine = null;
+        }),
+      attach: (engine) => this.enqueue(() => this.syncIndex(engine)),
+    });
+    const ready = deps.host.ready();
+    if (ready) void this.enqueue(() => this.syncIndex(ready));
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    this.work = this.work.then(job, job);
+    return this.work;
+  }
+
+  /** Applies a new list of entries (and which of them are unsaved). */
+  private change(entries: GalleryEntry[], unsaved: ReadonlySet<string>): void {
+    this.update({ entries, unsaved, version: this.state.version + 1 });
+  }
+
+  private storageFailed(e: unknown, operation: StorageOperation): GalleryStorageError {
+    const err = GalleryStorageError.from(e, operation);
+    if (err.kind === 'unavailable') this.update({ persistent: false });
+    return err;
+  }
+
+  load(): Promise<void> {
+    return this.enqueue(async () => {
+      try {
+        const { entries, unreadable } = await this.deps.storage.load();
+        this.change(entries, new Set());
+        if (unreadable.length) {
+          const n = unreadable.length;
+          this.deps.notify.error(`${n} saved gallery ${plural(n, 'entry is', 'entries are')} unreadable and ${plural(n, 'was', 'were')} skipped (${unreadable[0].problem}).`);
+        }
+      } catch (e) {
+        this.deps.notify.error(this.storageFailed(e, 'load').message);
+      }
+      // An engine attached before the entries were read: index them (re-embedding stale ones) now.
+      const engine = this.indexEngine ?? this.deps.host.ready();
+      if (engine) await this.syncIndex(engine);
+      this.update({ loaded: true });
+    });
+  }
+
+  /** Decodes, embeds (every stage's embedding) and stores each image; bad files are reported and skipped.
+   * The identity is `typedIdentity` when set, else read from each Market-1501 file name. */
+  async addFiles(files: readonly File[], typedIdentity: string): Promise<void> {
+    const list = [...files];
+    if (list.length === 0) return;
+    const identity = typedIdentity.trim();
+    const engine = await this.deps.host.whenReady();
+    if (!engine) {
+      const n = list.length;
+      this.deps.notify.error(`The ${n} ${plural(n, 'image was', 'images were')} not added: the model is not loaded. Retry loading it, then add ${plural(n, 'it', 'them')} again.`);
+      return;
+    }
+    return this.enqueue(() => this.addImages(engine, list, identity));
+  }
+
+  /** Adds crops of one person (at the model's input size, from the webcam) as `identity`. */
+  async enroll(identity: string, crops: readonly RgbaPixels[]): Promise<void> {
+    const engine = this.deps.host.ready();
+    if (!engine) throw new Error('the model is not loaded');
+    const [embeddings, thumbnails] = await Promise.all([engine.runner.embedAllBatch(crops), Promise.all(crops.map((c) => this.deps.codec.encodeCrop(c)))]);
+    const now = Date.now();
+    const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+    const entries = crops.map((_, i) =>
+      makeEntry({ identity, camera: null, fileName: `webcam-${identity}-${stamp}-${i + 1}.jpg`, thumbnail: thumbnails[i], embeddings: embeddings[i] }, engine, now + i),
+    );
+    await this.enqueue(() => this.addToGallery(entries));
+  }
+
+  remove(id: string): Promise<void> {
+    return this.enqueue(async () => {
+      const entry = this.state.entries.find((e) => e.id === id);
+      if (!entry) return;
+      if (this.state.persistent && !this.state.unsaved.has(id)) {
+        try {
+          await this.deps.storage.remove(id);
+        } catch (e) {
+          this.deps.notify.error(`${entry.fileName} was not deleted: ${this.storageFailed(e, 'delete').message}`);
+          return;
+        }
+      }
+      this.index?.remove(id);
+      const unsaved = new Set(this.state.unsaved);
+      unsaved.delete(id);
+      this.change(
+        this.state.entries.filter((e) => e.id !== id),
+        unsaved,
+      );
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.enqueue(async () => {
+      const removed = this.state.entries;
+      if (removed.length === 0) return;
+      if (this.state.persistent) {
+        try {
+          await this.deps.storage.clear();
+        } catch (e) {
+          this.deps.notify.error(`The gallery was not cleared: ${this.storageFailed(e, 'clear').message}`);
+          return;
+        }
+      }
+      this.index?.clear();
+      this.change([], new Set());
+      this.update({ cleared: removed });
+    });
+  }
+
+  undoClear(): Promise<void> {
+    return this.enqueue(async () => {
+      const restored = this.state.cleared;
+      this.update({ cleared: null });
+      if (restored) await this.addToGallery(restored);
+    });
+  }
+
+  exportFile(): void {
+    try {
+      this.deps.download(exportGallery(this.state.entries), exportFileName());
+    } catch (e) {
+      this.deps.notify.error(`The gallery could not be exported: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Adds the entries of an exported file (or, with `replace`, replaces the gallery with them). */
+  importFile(file: File, replace: boolean): Promise<void> {
+    return this.enqueue(async () => {
+      this.update({ job: { kind: 'import', done: 0, total: 1, failed: 0 } });
+      try {
+        const imported = await importGallery(file, { expectedModelId: this.indexEngine?.model.modelId });
+        const n = imported.entries.length;
+        if (imported.foreignModelEntries > 0) {
+          this.deps.notify.note(`${file.name}: ${imported.foreignModelEntries} of ${n} entries were embedded by another model; they are embedded again from their thumbnails.`);
+        }
+        if (replace) {
+          if (this.state.persistent) {
+            try {
+              await this.deps.storage.replaceAll(imported.entries);
+            } catch (e) {
+              this.deps.notify.error(`${file.name} was not imported, the gallery is unchanged: ${this.storageFailed(e, 'save').message}`);
+              return;
+            }
+          }
+          this.change(imported.entries, this.state.persistent ? new Set() : new Set(imported.entries.map((e) => e.id)));
+        } else {
+          const ids = new Set(imported.entries.map((e) => e.id));
+          this.change([...this.state.entries.filter((e) => !ids.has(e.id)), ...imported.entries], new Set([...this.state.unsaved, ...ids]));
+          await this.persist(imported.entries);
+        }
+        if (this.indexEngine) await this.syncIndex(this.indexEngine);
+      } catch (e) {
+        this.deps.notify.error(`${file.name} was not imported: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        this.update({ job: null });
+      }
+    });
+  }
+
+  /** Ranked gallery matches for each stage in `queries` (nothing while no index is built). */
+  async search(queries: Partial<Record<StageKey, Float32Array>>, k: number): Promise<Partial<Record<StageKey, Match[]>>> {
+    return this.index && this.index.size > 0 ? this.index.searchAll(queries, k) : {};
+  }
+
+  /** The gallery as the webcam pipeline sees it, one object per gallery version. */
+  view(): GalleryView {
+    const { version, entries } = this.state;
+    if (this.viewCache?.version !== version) {
+      const identities = new Map(entries.map((e) => [e.id, e.identity]));
+      this.viewCache = {
+        version,
+        size: entries.length,
+        search: async (stage, embedding, k) => (await this.search({ [stageKey(stage)]: embedding }, k))[stageKey(stage)] ?? [],
+        identityOf: (id) => identities.get(id),
+      };
+    }
+    return this.viewCache;
+  }
+
+  /** Stores a batch of entries already in memory; when IndexedDB refuses, they stay unsaved, and the
+   * user is told how to keep them. */
+  private async persist(batch: readonly GalleryEntry[]): Promise<void> {
+    if (batch.length === 0) return;
+    if (this.state.persistent) {
+      try {
+        await this.deps.storage.addMany(batch);
+        const unsaved = new Set(this.state.unsaved);
+        for (const e of batch) unsaved.delete(e.id);
+        this.update({ unsaved });
+        return;
+      } catch (e) {
+        const n = batch.length;
+        this.deps.notify.error(
+          `${this.storageFailed(e, 'save').message} The ${n} ${plural(n, 'image', 'images')} concerned ${plural(n, 'stays', 'stay')} in the gallery for this tab: export the gallery to keep ${plural(n, 'it', 'them')}.`,
+        );
+      }
+    }
+    this.update({ unsaved: new Set([...this.state.unsaved, ...batch.map((e) => e.id)]) });
+  }
+
+  /** Puts entries in memory and in the index (replacing same ids), then stores them. */
+  private async addToGallery(added: readonly GalleryEntry[]): Promise<void> {
+    if (added.length === 0) return;
+    const ids = new Set(added.map((e) => e.id));
+    this.addToIndex(added);
+    this.change([...this.state.entries.filter((e) => !ids.has(e.id)), ...added], new Set([...this.state.unsaved, ...ids]));
+    await this.persist(added);
+  }
+
+  private async addImages(engine: Engine, files: readonly File[], typedIdentity: string): Promise<void> {
+    let batch: GalleryEntry[] = [];
+    let failed = 0;
+    this.update({ job: { kind: 'add', done: 0, total: files.length, failed } });
+    for (const [i, file] of files.entries()) {
+      const name = file.webkitRelativePath || file.name;
+      try {
+        // Decoded first: a file that is no image is refused for that, whatever its name.
+        const image = await this.deps.codec.read(file, engine.model.meta.input);
+        const parsed = parseMarketName(file.name);
+        const identity = typedIdentity || parsed?.identity;
+        if (!identity) {
+          throw new Error('its name is not a Market-1501 name (like 0002_c1s1_000451_03.jpg), so its identity is unknown. Type an identity, then add it again.');
+        }
+        const entry = makeEntry(
+          { identity, camera: typedIdentity ? null : (parsed?.camera ?? null), fileName: name, thumbnail: image.thumbnail, embeddings: await engine.runner.embedAll(image.pixels) },
+          engine,
+        );
+        this.addToIndex([entry]);
+        this.change([...this.state.entries, entry], new Set([...this.state.unsaved, entry.id]));
+        batch.push(entry);
+      } catch (e) {
+        failed++;
+        this.deps.notify.error(failureMessage('Not added to the gallery', name, e));
+      }
+      if (batch.length >= GALLERY.saveBatch) {
+        await this.persist(batch);
+        batch = [];
+      }
+      this.update({ job: { kind: 'add', done: i + 1, total: files.length, failed } });
+      await yieldToUi();
+    }
+    await this.persist(batch);
+    this.update({ job: null });
+  }
+
+  /** Adds entries made by the attached engine's model to the index (others wait for re-embedding). */
+  private addToIndex(entries: readonly GalleryEntry[]): void {
+    if (!this.indexEngine) return;
+    const modelId = this.indexEngine.model.modelId;
+    const current = entries.filter((e) => e.modelId === modelId);
+    if (current.length === 0) return;
+    this.index ??= new GalleryIndex({ dim: current[0].embeddings['1'].length });
+    this.index.addMany(current);
+  }
+
+  /** Rebuilds the index on `engine`'s backend, first re-embedding (from their thumbnails) the entries
+   * another model produced. */
+  private async syncIndex(engine: Engine): Promise<void> {
+    this.index?.dispose();
+    this.index = null;
+    this.indexEngine = engine;
+    const stale = this.state.entries.filter((e) => e.modelId !== engine.model.modelId);
+    if (stale.length > 0) await this.reembed(engine, stale);
+    this.addToIndex(this.state.entries);
+    this.update({ version: this.state.version + 1 });
+  }
+
+  private async reembed(engine: Engine, stale: readonly GalleryEntry[]): Promise<void> {
+    const setJob = (done: number, failed: number) => this.update({ job: done < stale.length ? { kind: 'reembed', done, total: stale.length, failed } : null });
+    const updated = new Map<string, GalleryEntry>();
+    let failed = 0;
+    setJob(0, 0);
+    for (const [i, entry] of stale.entries()) {
+      try {
+        const pixels = await this.deps.codec.readThumbnail(entry.thumbnail, engine.model.meta.input);
+        updated.set(entry.id, { ...entry, embeddings: await engine.runner.embedAll(pixels), modelId: engine.model.modelId });
+      } catch (e) {
+        failed++;
+        this.deps.notify.error(failureMessage('Not embedded with the current model (the entry stays in the gallery but is not searched)', entry.fileName, e));
+      }
+      setJob(i + 1, failed);
+      await yieldToUi();
+    }
+    const { entries, unsaved, persistent } = this.state;
+    this.update({ entries: entries.map((e) => updated.get(e.id) ?? e) });
+    const toSave = [...updated.values()].filter((e) => !unsaved.has(e.id));
+    if (persistent && toSave.length > 0) {
+      try {
+        await this.deps.storage.addMany(toSave);
+      } catch (e) {
+        this.deps.notify.error(`The re-embedded entries were not saved (they are embedded again on the next load): ${GalleryStorageError.from(e, 'save').message}`);
+      }
+    }
+  }
+}

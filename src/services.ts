@@ -1,0 +1,53 @@
+// The composition root: the app's services, made once for this page with the browser's parts (IndexedDB,
+// the shipped model, canvases, downloads) and the notices store as their voice. Stores mirror these
+// services; nothing else constructs them.
+
+import { GallerySession } from './app/gallerySession';
+import { browserCodec } from './app/browserCodec';
+import { EngineHost } from './app/engineHost';
+import type { Notify } from './app/notify';
+import { QueryService } from './app/queryService';
+import { createEngine, type CostStorage } from './engine';
+import { openGalleryStore } from './gallery';
+import { SHIPPED_MODEL } from './shippedModel';
+import { downloadBlob } from './store/download';
+import { reportError, reportNote } from './store/notices';
+import { quietly } from './store/quietly';
+import { settingsStorage, useSettings } from './store/settings';
+
+// The float16 export: half the download of fp32, same Market-1501 accuracy (models/README.md).
+export const MODEL_URL = `${import.meta.env.BASE_URL}models/${SHIPPED_MODEL}/model.json`;
+/** Absolute: tfjs' threaded wasm backend also fetches the binaries from a blob: worker. */
+const WASM_PATHS = new URL(`${import.meta.env.BASE_URL}tfjs-wasm/`, location.href).href;
+
+/** Calibrated costs persist in IndexedDB; when it is unusable they are measured again on each load. */
+const persistedCosts = settingsStorage.costStorage();
+const costStorage: CostStorage = {
+  get: (key) => quietly(() => persistedCosts.get(key), undefined),
+  set: (key, value) => quietly(() => persistedCosts.set(key, value), undefined),
+};
+
+const notify: Notify = { error: reportError, note: reportNote };
+
+export const engineHost = new EngineHost(
+  (force, onProgress) => createEngine({ modelUrl: MODEL_URL, wasmPaths: WASM_PATHS, force, storage: costStorage, onProgress }),
+  notify,
+);
+
+export const gallerySession = new GallerySession({ storage: openGalleryStore(), host: engineHost, codec: browserCodec, notify, download: downloadBlob });
+
+export const queryService = new QueryService({
+  host: engineHost,
+  gallery: gallerySession,
+  codec: browserCodec,
+  notify,
+  settings: () => {
+    const { budgetMs, flip, topK } = useSettings.getState();
+    return { budgetMs, flip, topK };
+  },
+});
+
+// Calibrated costs learned from real runs are written when the page is hidden (it may never come back).
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') void engineHost.flush().catch(() => undefined);
+});
