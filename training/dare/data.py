@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,12 +11,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .protocol import parse_image_name
+
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "market1501"
 ROOT_ENV = "MARKET1501_ROOT"
-# The copy of Market-1501 here names 24 images '*.jpg.jpg' (6 queries, 18 gallery); they belong to the
-# standard 3,368 x 19,732 evaluation set.
-_NAME = re.compile(r"^(-?\d+)_c(\d)s(\d)_(\d+)_(\d+)\.jpg(\.jpg)?$")
-
 JUNK_ID = -1
 DISTRACTOR_ID = 0
 
@@ -40,9 +37,12 @@ def market_root() -> Path:
 
 
 def parse_name(name: str) -> tuple[int, int] | None:
-    """'0002_c1s1_000451_03.jpg' -> (2, 1); None for anything that is not a Market-1501 name."""
-    m = _NAME.match(name)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    """'0002_c1s1_000451_03.jpg' -> (2, 1), junk -> (JUNK_ID, camera), distractor -> (DISTRACTOR_ID, camera);
+    None for anything that is not a Market-1501 name (the protocol's rule, dare.protocol)."""
+    label = parse_image_name(name)
+    if label is None or label.rule != "market1501" or label.camera is None:
+        return None
+    return int(label.identity), label.camera
 
 
 def read_split(root: Path, split: str) -> list[Sample]:
