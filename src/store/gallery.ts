@@ -12,11 +12,11 @@ import {
   GalleryStorageError,
   importGallery,
   openGalleryStore,
-  parseMarketName,
   type GalleryEntry,
   type StorageOperation,
 } from '../gallery';
 import { decodeImage } from '../input';
+import { nameImage, UNNAMED_MESSAGE } from '../protocol';
 import { downloadBlob } from './download';
 import { onEngineChange, useEngine } from './engine';
 import { newEntryId } from './ids';
@@ -42,7 +42,7 @@ interface GalleryState {
   /** Ids of entries IndexedDB refused to store. */
   unsaved: ReadonlySet<string>;
   job: GalleryJob | null;
-  /** Identity typed by the user for the next upload (overrides Market-1501 names when set). */
+  /** Identity typed by the user for the next upload (overrides the naming rules when set). */
   typedIdentity: string;
   /** What the last clear removed, until undone or replaced by another clear. */
   cleared: GalleryEntry[] | null;
@@ -50,7 +50,7 @@ interface GalleryState {
   setTypedIdentity(identity: string): void;
   load(): Promise<void>;
   /** Decodes, embeds (all five embeddings) and stores each image; bad files are reported and skipped.
-   * The identity is `options.identity`, else the typed one, else read from each Market-1501 file name. */
+   * The identity is `options.identity`, else the typed one, else read from each file's path (src/protocol). */
   addFiles(files: readonly File[], options?: { identity?: string }): Promise<void>;
   /** Adds entries that are already embedded (webcam enrollment). */
   addEntries(entries: readonly GalleryEntry[]): Promise<void>;
@@ -129,15 +129,12 @@ export const useGallery = create<GalleryState>()((set, get) => {
       try {
         // Decoded first: a file that is no image is refused for that, whatever its name.
         const image = await readModelImage(file, engine);
-        const parsed = parseMarketName(file.name);
-        const identity = typedIdentity || parsed?.identity;
-        if (!identity) {
-          throw new Error('its name is not a Market-1501 name (like 0002_c1s1_000451_03.jpg), so its identity is unknown. Type an identity, then add it again.');
-        }
+        const label = nameImage(name, typedIdentity);
+        if (!label) throw new Error(UNNAMED_MESSAGE);
         const entry: GalleryEntry = {
           id: newEntryId(),
-          identity,
-          camera: typedIdentity ? null : (parsed?.camera ?? null),
+          identity: label.identity,
+          camera: label.camera,
           fileName: name,
           thumbnail: image.thumbnail,
           embeddings: await engine.runner.embedAll(image.pixels),

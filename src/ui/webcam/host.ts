@@ -2,6 +2,7 @@
 
 import { stageKey, type RgbaPixels } from '../../engine';
 import type { GalleryEntry } from '../../gallery';
+import { labelOf } from '../../protocol';
 import { onEngineChange, useEngine } from '../../store/engine';
 import { searchGallery, useGallery } from '../../store/gallery';
 import { newEntryId } from '../../store/ids';
@@ -13,9 +14,13 @@ const JPEG_QUALITY = 0.95;
 
 let identities: { version: number; byId: Map<string, string> } | null = null;
 
+/** The person an entry shows; none for junk and distractors, so someone nearest to one stays unknown. */
 function identityOf(id: string): string | undefined {
   const { entries, version } = useGallery.getState();
-  if (identities?.version !== version) identities = { version, byId: new Map(entries.map((e) => [e.id, e.identity])) };
+  if (identities?.version !== version) {
+    const persons = entries.map((e) => ({ id: e.id, label: labelOf(e) })).filter((e) => e.label.kind === 'person');
+    identities = { version, byId: new Map(persons.map((e) => [e.id, e.label.identity])) };
+  }
   return identities.byId.get(id);
 }
 
@@ -43,7 +48,7 @@ export const appWebcamHost: WebcamHost = {
       identityOf,
     };
   },
-  labelledEmbeddings: () => useGallery.getState().entries,
+  labelledEmbeddings: () => useGallery.getState().entries.map((e) => ({ ...labelOf(e), embeddings: e.embeddings })),
   modelThresholds: () => readyEngine()?.model.meta.unknownThresholds,
   async enroll(identity, crops) {
     const engine = readyEngine();
