@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { countPeople, isQuery, labelOf, nameImage, pairKind, parseImageName, type ImageLabel, type PairKind, type ReidLabel } from './index';
+import { budgetPoints, countPeople, isQuery, labelOf, nameImage, pairKind, parseImageName, type ImageLabel, type PairKind, type ReidLabel } from './index';
 
 interface Cases {
   names: { path: string; label: ImageLabel | null }[];
@@ -64,5 +64,15 @@ describe('countPeople and isQuery', () => {
 
   it('lets only persons be queries', () => {
     expect(labels.map(isQuery)).toEqual([true, true, true, false, false, false]);
+  });
+});
+
+describe('budgetPoints', () => {
+  it('spaces the budgets evenly, strictly between the first and last cost', () => {
+    const b = budgetPoints([10, 22, 31, 45], 4);
+    expect(b).toHaveLength(4);
+    expect(b[0]).toBeGreaterThan(10);
+    expect(b[3]).toBeLessThan(45);
+    expect(b.map((x, i) => (i ? x - b[i - 1] : 7))).toEqual([7, 7, 7, 7]);
   });
 });
