@@ -11,12 +11,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .protocol import parse_image_name
+# Market-1501 names are read by the protocol's rule (dare.protocol, as the app's src/protocol).
+from .protocol import market_ids as parse_name
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "market1501"
 ROOT_ENV = "MARKET1501_ROOT"
-JUNK_ID = -1
-DISTRACTOR_ID = 0
 
 
 @dataclass(frozen=True)
@@ -34,15 +33,6 @@ def market_root() -> Path:
             f"Put it at ../shared/data/market1501 or set {ROOT_ENV}."
         )
     return root
-
-
-def parse_name(name: str) -> tuple[int, int] | None:
-    """'0002_c1s1_000451_03.jpg' -> (2, 1), junk -> (JUNK_ID, camera), distractor -> (DISTRACTOR_ID, camera);
-    None for anything that is not a Market-1501 name (the protocol's rule, dare.protocol)."""
-    label = parse_image_name(name)
-    if label is None or label.rule != "market1501" or label.camera is None:
-        return None
-    return int(label.identity), label.camera
 
 
 def read_split(root: Path, split: str) -> list[Sample]:

@@ -57,3 +57,16 @@ def pair_kind(a: Label, b: Label) -> Optional[Literal["same", "different"]]:
     if a.identity != b.identity:
         return "different"
     return None if a.camera is not None and a.camera == b.camera else "same"
+
+
+JUNK_ID = -1
+DISTRACTOR_ID = 0
+
+
+def market_ids(name: str) -> Optional[tuple[int, int]]:
+    """A Market-1501 name as the numbers the evaluation uses: (person, camera), junk -> JUNK_ID,
+    distractor -> DISTRACTOR_ID ('0002_c1s1_000451_03.jpg' -> (2, 1)); None for any other name."""
+    label = parse_image_name(name)
+    if label is None or label.rule != "market1501" or label.camera is None:
+        return None
+    return int(label.identity), label.camera

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dare.protocol import Label, pair_kind, parse_image_name
+from dare.protocol import DISTRACTOR_ID, JUNK_ID, Label, market_ids, pair_kind, parse_image_name
 
 CASES = json.loads((Path(__file__).resolve().parents[2] / "src" / "protocol" / "cases.json").read_text())
 
@@ -24,3 +24,14 @@ def test_pairs(case: dict) -> None:
     assert a is not None and b is not None
     assert pair_kind(a, b) == case["pair"]
     assert pair_kind(b, a) == case["pair"]
+
+
+@pytest.mark.parametrize("case", CASES["names"], ids=lambda c: c["path"] or "<empty>")
+def test_market_ids(case: dict) -> None:
+    """What the training and evaluation readers take from a name: Market-1501 names only, as numbers."""
+    label = case["label"]
+    if label is None or label["rule"] != "market1501":
+        assert market_ids(case["path"].replace("\\", "/").split("/")[-1]) is None
+        return
+    expected = {"junk": JUNK_ID, "distractor": DISTRACTOR_ID}.get(label["kind"], int(label["identity"]))
+    assert market_ids(case["path"].replace("\\", "/").split("/")[-1]) == (expected, label["camera"])
