@@ -22,7 +22,8 @@ import { loadModel, MODEL_DIR, useBackend } from '../src/engine/node/testModel';
 import { StagedPass } from '../src/engine/staged';
 import { STEP_COUNT } from '../src/engine/stages';
 import { cumulativeMacs, ROUTING_POLICIES, seededPermutation } from '../src/engine/stream/index';
-import { averagedBudgetedStream, budgetPoints, type BudgetedPoint } from './curves/budgeted';
+import { budgetPoints } from '../src/protocol/index';
+import { averagedBudgetedStream, type BudgetedPoint } from './curves/budgeted';
 import { dareEmbedder, embeddingMatrix, embedMissing, EmbeddingCache, scoreAll } from './curves/embeddings';
 import { decodeImage, loadMarket, marketRoot, type MarketImage } from './curves/market';
 import { rocAuc, summarise, type QueryScore, type Summary } from './curves/metrics';
@@ -151,9 +152,9 @@ if (!args['no-peers'] && existsSync(peerDir)) {
     .slice(0, Number(args['peer-queries']))
     .sort((a, b) => a - b)
     .map((i) => market.query[i]);
-  const ids = new Set(pq.map((q) => q.pid));
-  const own = gallery.filter((g) => ids.has(g.pid));
-  const others = gallery.filter((g) => !ids.has(g.pid));
+  const ids = new Set(pq.map((q) => q.identity));
+  const own = gallery.filter((g) => ids.has(g.identity));
+  const others = gallery.filter((g) => !ids.has(g.identity));
   const fill = seededPermutation(others.length, 11)
     .slice(0, Math.max(0, Number(args['peer-gallery']) - own.length))
     .map((i) => others[i]);

@@ -20,6 +20,7 @@ import { Calibration, GalleryIndex, memoryCostStorage, warmUp } from '../src/eng
 import { median } from '../src/engine/calibration';
 import { loadModel, modelAvailable, NO_MODEL, useBackend } from '../src/engine/node/testModel';
 import { AnytimeRunner } from '../src/engine/runner';
+import { parseImageName } from '../src/protocol/index';
 import { detectorAvailable, loadTestDetector, NO_DETECTOR } from '../src/webcam/node/testDetector';
 import { WebcamPipeline, type FrameReport, type GalleryView } from '../src/webcam/pipeline';
 import { FALLBACK_THRESHOLDS } from '../src/webcam/threshold';
@@ -64,7 +65,8 @@ for (let i = 0; i < galleryFiles.length; i += 50) {
   const embeddings = await runner.embedAllBatch(batch.map((f) => readMarketImage(f)));
   batch.forEach((f, j) => {
     index.add(f, embeddings[j]);
-    identities.set(f, f.slice(0, 4));
+    const label = parseImageName(f);
+    if (label?.kind === 'person') identities.set(f, label.identity);
   });
 }
 const gallery = (): GalleryView => ({ version: 0, size: index.size, search: (s, e, k) => index.search(s, e, k), identityOf: (id) => identities.get(id) });

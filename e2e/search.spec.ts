@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { parseImageName } from '../src/protocol/index';
 import { addToGallery, expectSearchDone, galleryCount, openApp, results, search, setBudget, stageLists } from './support/app';
 import { identityOf, marketMissing, marketSet } from './support/market';
 
@@ -16,7 +17,7 @@ const set = missing ? null : marketSet(8, 4);
 const QUERY_IDENTITY = '0004';
 
 function cameraOf(file: string): string {
-  return /_c(\d)s/.exec(path.basename(file))![1];
+  return String(parseImageName(path.basename(file))!.camera);
 }
 
 async function galleryOf32(page: Page): Promise<void> {

@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
-NAME = re.compile(r"^(-?\d+)_c(\d+)s")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
+from dare.protocol import market_ids  # noqa: E402  (the protocol's Market-1501 rule)
 
 
 def load(cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     names = json.loads((cache / "names.json").read_text())
     emb = np.fromfile(cache / "embeddings.f32", dtype="<f4").reshape(len(names), 5, -1)
-    parsed = [NAME.match(n.split("/")[-1]) for n in names]
-    ids = np.array([int(m.group(1)) for m in parsed])
-    cams = np.array([int(m.group(2)) for m in parsed])
+    parsed = [market_ids(n.split("/")[-1]) for n in names]
+    ids = np.array([p[0] for p in parsed])
+    cams = np.array([p[1] for p in parsed])
     is_query = np.array([n.startswith("query/") for n in names])
     return emb, ids, cams, is_query
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/engine/stream/index';
-import { averagedBudgetedStream, budgetPoints, runBudgetedStream } from './budgeted';
+import { averagedBudgetedStream, runBudgetedStream } from './budgeted';
 import type { QueryScore } from './metrics';
 
 const COSTS = [10, 22, 31, 45];
@@ -19,14 +19,6 @@ function syntheticScores(n: number, seed: number): QueryScore[][] {
 }
 
 describe('budget sweep', () => {
-  it('spaces the budgets evenly, strictly between the first and last cost', () => {
-    const b = budgetPoints(COSTS, 4);
-    expect(b).toHaveLength(4);
-    expect(b[0]).toBeGreaterThan(10);
-    expect(b[3]).toBeLessThan(45);
-    expect(b.map((x, i) => (i ? x - b[i - 1] : 7))).toEqual([7, 7, 7, 7]);
-  });
-
   it('keeps the average cost on the budget and counts every query once', () => {
     const scores = syntheticScores(1000, 5);
     for (const policy of ['random', 'distance', 'margin'] as const) {

@@ -1,15 +1,10 @@
 // The budgeted stream on a fixed evaluation set (DaRe Fig. 6): queries arrive in a seeded shuffled order,
-// the StreamRouter decides after each exit whether the query stops there, and the exit stage's ranking
-// is the one that counts for that query's rank-1 and AP.
-import { seededPermutation, seededRandom, StreamRouter, type RoutingPolicy } from '../../src/engine/stream/index';
+// the StreamRouter decides after each exit whether the query stops there (the stream pass the app's replay
+// makes too: src/protocol routeStream), and the exit stage's ranking is the one that counts for that
+// query's rank-1 and AP.
+import type { RoutingPolicy } from '../../src/engine/stream/index';
+import { routeStream } from '../../src/protocol/index';
 import type { QueryScore } from './metrics';
-
-/** `count` budgets evenly spaced strictly between the first and the last cumulative cost. */
-export function budgetPoints(costs: readonly number[], count: number): number[] {
-  const first = costs[0];
-  const last = costs[costs.length - 1];
-  return Array.from({ length: count }, (_, k) => first + ((last - first) * (k + 1)) / (count + 1));
-}
 
 export interface BudgetedPoint {
   budget: number;
@@ -30,20 +25,14 @@ export function runBudgetedStream(
   policy: RoutingPolicy,
   seed: number,
 ): BudgetedPoint {
-  const router = new StreamRouter({ costs, budget, policy, rng: seededRandom(seed ^ 0x5bd1e995) });
+  const { routed, stats } = routeStream(scores, costs, budget, policy, seed);
   let hits = 0;
   let ap = 0;
-  for (const q of seededPermutation(scores.length, seed)) {
-    for (let s = 0; s < costs.length; s++) {
-      const { d1, d2 } = scores[q][s];
-      if (router.shouldExit(s + 1, { d1, d2 })) {
-        if (scores[q][s].correct) hits++;
-        ap += scores[q][s].ap;
-        break;
-      }
-    }
+  for (const { query, exit } of routed) {
+    const score = scores[query][exit - 1];
+    if (score.correct) hits++;
+    ap += score.ap;
   }
-  const stats = router.stats();
   return { budget, averageCost: stats.averageCost ?? Number.NaN, rank1: hits / scores.length, mAP: ap / scores.length, exits: stats.exits };
 }
 

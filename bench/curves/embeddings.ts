@@ -5,8 +5,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AnytimeRunner, STAGE_IDS, stageKey, type RgbaPixels } from '../../src/engine/index';
+import type { ReidLabel } from '../../src/protocol/index';
 import { decodeImage, type MarketImage } from './market';
-import { scoreQuery, type Labelled, type QueryScore } from './metrics';
+import { scoreQuery, type QueryScore } from './metrics';
 
 /** One Float32Array row per image file: for DaRe the five embeddings (stages 1–4, fused) end to end, for
  * a peer model its one embedding. */
@@ -100,9 +101,9 @@ export function embeddingMatrix(images: readonly MarketImage[], cache: Embedding
  * (√(2 − 2·cos), the dot products on the active TF.js backend). Queries without a valid match are null. */
 export async function scoreAll(
   queries: Float32Array,
-  queryLabels: readonly Labelled[],
+  queryLabels: readonly ReidLabel[],
   gallery: Float32Array,
-  galleryLabels: readonly Labelled[],
+  galleryLabels: readonly ReidLabel[],
   dim: number,
   chunk = 64,
 ): Promise<(QueryScore | null)[]> {

@@ -5,9 +5,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import type { RgbaPixels } from '../../src/engine/index';
-import type { Labelled } from './metrics';
+import { parseImageName, type ReidLabel } from '../../src/protocol/index';
 
-export interface MarketImage extends Labelled {
+export interface MarketImage extends ReidLabel {
   /** Path relative to the dataset root, e.g. query/0001_c1s1_001051_00.jpg: the embedding cache key. */
   file: string;
 }
@@ -18,15 +18,6 @@ export interface MarketSplit {
   gallery: MarketImage[];
 }
 
-// 24 images (6 queries, 18 gallery) are named '*.jpg.jpg' in this copy; they belong to the standard evaluation set.
-const NAME = /^(-?\d+)_c(\d+)s\d+_\d+_\d+\.jpg(\.jpg)?$/;
-
-/** Identity and camera from a Market-1501 file name ('0002_c1s1_000451_03.jpg' → 2, 1; '-1_…' is junk). */
-export function parseMarketName(name: string): Labelled | null {
-  const m = NAME.exec(name);
-  return m ? { pid: Number(m[1]), cam: Number(m[2]) } : null;
-}
-
 export function marketRoot(repoRoot: string): string {
   return resolve(process.env.MARKET1501_ROOT ?? join(repoRoot, '../shared/data/market1501'));
 }
@@ -35,8 +26,8 @@ async function listDir(root: string, dir: string): Promise<MarketImage[]> {
   const names = (await readdir(join(root, dir))).sort();
   const out: MarketImage[] = [];
   for (const name of names) {
-    const label = parseMarketName(name);
-    if (label) out.push({ file: `${dir}/${name}`, ...label });
+    const label = parseImageName(name);
+    if (label?.rule === 'market1501') out.push({ file: `${dir}/${name}`, identity: label.identity, camera: label.camera, kind: label.kind });
   }
   return out;
 }

@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/engine/stream/index';
-import { JUNK_ID, rocAuc, scoreQuery, summarise, type Labelled } from './metrics';
+import type { ReidLabel } from '../../src/protocol/index';
+import { rocAuc, scoreQuery, summarise } from './metrics';
+
+const JUNK_ID = -1;
+
+interface Labelled {
+  pid: number;
+  cam: number;
+}
+
+/** A Market-1501 label by number, as training/dare/data.py gives it: -1 junk, 0 a distractor. */
+const label = ({ pid, cam }: Labelled): ReidLabel => ({
+  identity: pid === JUNK_ID ? '-1' : String(pid).padStart(4, '0'),
+  camera: cam,
+  kind: pid === JUNK_ID ? 'junk' : pid === 0 ? 'distractor' : 'person',
+});
+const score = (dist: number[], q: Labelled, gallery: Labelled[]) => scoreQuery(dist, label(q), gallery.map(label));
 
 /** training/dare/metrics.py's per-query computation, transcribed: full stable argsort, then ignore. */
 function referenceScore(dist: number[], q: Labelled, gallery: Labelled[]): { correct: boolean; ap: number } | null {
@@ -25,7 +41,7 @@ describe('scoreQuery (Market-1501 protocol)', () => {
       { pid: 0, cam: 3 }, // distractor: a negative
       { pid: 1, cam: 3 },
     ];
-    const s = scoreQuery([0.1, 0.05, 0.3, 0.4, 0.2, 0.9], query, gallery);
+    const s = score([0.1, 0.05, 0.3, 0.4, 0.2, 0.9], query, gallery);
     // valid ranking: 0.2 (pid 0), 0.3 (pid 2), 0.4 (pid 1), 0.9 (pid 1) → hits at ranks 3 and 4
     expect(s).not.toBeNull();
     expect(s!.correct).toBe(false);
@@ -40,12 +56,12 @@ describe('scoreQuery (Market-1501 protocol)', () => {
       { pid: 1, cam: 4 },
       { pid: 2, cam: 1 },
     ];
-    const s = scoreQuery([0.1, 0.15, 0.5], query, gallery);
+    const s = score([0.1, 0.15, 0.5], query, gallery);
     expect(s).toEqual({ correct: true, ap: 1, d1: 0.1, d2: 0.5 });
   });
 
   it('returns null when only ignored images share the identity', () => {
-    expect(scoreQuery([0.1, 0.2], query, [{ pid: 1, cam: 1 }, { pid: 3, cam: 2 }])).toBeNull();
+    expect(score([0.1, 0.2], query, [{ pid: 1, cam: 1 }, { pid: 3, cam: 2 }])).toBeNull();
   });
 
   it('agrees with the reference on random galleries', () => {
@@ -54,7 +70,7 @@ describe('scoreQuery (Market-1501 protocol)', () => {
       const gallery = Array.from({ length: 60 }, () => ({ pid: Math.floor(rng() * 8) - 1, cam: 1 + Math.floor(rng() * 3) }));
       const dist = gallery.map(() => rng() * 2);
       const q = { pid: 1 + Math.floor(rng() * 6), cam: 1 + Math.floor(rng() * 3) };
-      const ours = scoreQuery(dist, q, gallery);
+      const ours = score(dist, q, gallery);
       const ref = referenceScore(dist, q, gallery);
       if (ref === null) {
         expect(ours).toBeNull();

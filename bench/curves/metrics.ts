@@ -1,14 +1,8 @@
-// Market-1501 evaluation, per query (the reference is training/dare/metrics.py): single query; gallery
-// images of the query's identity taken by the query's camera, and junk (identity -1), are ignored;
-// distractors (identity 0) stay in as negatives. Alongside rank-1 and AP it keeps what the budgeted stream
-// routes on: d1 and d2 over the same valid gallery.
-
-export const JUNK_ID = -1;
-
-export interface Labelled {
-  pid: number;
-  cam: number;
-}
+// Market-1501 evaluation, per query (the reference is training/dare/metrics.py): single query; which
+// gallery images count is the protocol's pair rule (src/protocol pairKind: the query's identity taken by
+// the query's camera, and junk, are ignored; distractors stay in as negatives). Alongside rank-1 and AP it
+// keeps what the budgeted stream routes on: d1 and d2 over the same valid gallery.
+import { pairKind, type ReidLabel } from '../../src/protocol/index';
 
 export interface QueryScore {
   /** The nearest valid gallery image has the query's identity. */
@@ -23,22 +17,23 @@ export interface QueryScore {
 
 /** Scores one query from its distances to every gallery image; null when no valid true match exists
  * (such a query does not count, as in the reference). Ties count in the query's favour. */
-export function scoreQuery(distances: ArrayLike<number>, query: Labelled, gallery: readonly Labelled[]): QueryScore | null {
+export function scoreQuery(distances: ArrayLike<number>, query: ReidLabel, gallery: readonly ReidLabel[]): QueryScore | null {
   const positives: number[] = [];
   const negatives: number[] = [];
   let d1 = Infinity;
-  let nearestPid = Number.NaN;
+  let nearest: string | null = null;
   let d2 = Infinity;
   for (let i = 0; i < gallery.length; i++) {
-    const { pid, cam } = gallery[i];
-    if (pid === JUNK_ID || (pid === query.pid && cam === query.cam)) continue;
+    const pair = pairKind(query, gallery[i]);
+    if (!pair) continue;
+    const { identity } = gallery[i];
     const d = distances[i];
-    (pid === query.pid ? positives : negatives).push(d);
+    (pair === 'same' ? positives : negatives).push(d);
     if (d < d1) {
-      if (pid !== nearestPid) d2 = d1;
+      if (identity !== nearest) d2 = d1;
       d1 = d;
-      nearestPid = pid;
-    } else if (pid !== nearestPid && d < d2) {
+      nearest = identity;
+    } else if (identity !== nearest && d < d2) {
       d2 = d;
     }
   }

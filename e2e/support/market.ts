@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseImageName } from '../../src/protocol/index';
 import { marketMissing, marketRoot } from '../video/market';
 
 export { marketMissing };
@@ -15,16 +16,15 @@ export interface MarketSet {
   queries: Map<string, string>;
 }
 
-const NAME = /^(\d{4})_c(\d)s\d_\d{6}_\d{2}\.jpg$/;
-
-function byIdentity(dir: string): Map<string, { file: string; camera: number }[]> {
-  const out = new Map<string, { file: string; camera: number }[]>();
+/** The persons' images of a split, by identity (junk and distractors are nobody's). */
+function byIdentity(dir: string): Map<string, { file: string; camera: number | null }[]> {
+  const out = new Map<string, { file: string; camera: number | null }[]>();
   for (const name of fs.readdirSync(dir).sort()) {
-    const m = NAME.exec(name);
-    if (!m || m[1] === '0000') continue;
-    const list = out.get(m[1]) ?? [];
-    list.push({ file: path.join(dir, name), camera: Number(m[2]) });
-    out.set(m[1], list);
+    const label = parseImageName(name);
+    if (label?.rule !== 'market1501' || label.kind !== 'person') continue;
+    const list = out.get(label.identity) ?? [];
+    list.push({ file: path.join(dir, name), camera: label.camera });
+    out.set(label.identity, list);
   }
   return out;
 }
@@ -40,7 +40,7 @@ export function marketSet(identities = 8, perIdentity = 4, offset = 0): MarketSe
   for (const [identity, candidates] of queries) {
     if (set.identities.length === identities) break;
     const query = candidates[0];
-    const seen = new Set<number>();
+    const seen = new Set<number | null>();
     const gallery = (test.get(identity) ?? []).filter((g) => g.camera !== query.camera && !seen.has(g.camera) && seen.add(g.camera));
     if (gallery.length < Math.min(3, perIdentity)) continue;
     if (skipped++ < offset) continue;
@@ -51,4 +51,22 @@ export function marketSet(identities = 8, perIdentity = 4, offset = 0): MarketSe
   return set;
 }
 
-export const identityOf = (file: string): string => path.basename(file).slice(0, 4);
+/** The identity a Market-1501 file's name gives. */
+export function identityOf(file: string): string {
+  const label = parseImageName(path.basename(file));
+  if (!label) throw new Error(`${file} has no Market-1501 name`);
+  return label.identity;
+}
+
+/** The first `count` junk (-1_…) and distractor (0000_…) images of the test split. */
+export function unlabelledImages(count: number): { junk: string[]; distractors: string[] } {
+  const dir = path.join(marketRoot(), 'bounding_box_test');
+  const junk: string[] = [];
+  const distractors: string[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const kind = parseImageName(name)?.kind;
+    if (kind === 'junk' && junk.length < count) junk.push(path.join(dir, name));
+    if (kind === 'distractor' && distractors.length < count) distractors.push(path.join(dir, name));
+  }
+  return { junk, distractors };
+}

@@ -6,7 +6,8 @@
 // gallery for this tab, are counted as unsaved, and can still be exported.
 
 import { GalleryIndex, stageKey, type Engine, type Match, type RgbaPixels, type StageKey } from '../engine';
-import { exportFileName, exportGallery, GalleryStorageError, importGallery, parseMarketName, type GalleryEntry, type GalleryStore, type StorageOperation } from '../gallery';
+import { exportFileName, exportGallery, GalleryStorageError, importGallery, type GalleryEntry, type GalleryStore, type StorageOperation } from '../gallery';
+import { labelOf, nameImage, UNNAMED_MESSAGE } from '../protocol';
 import type { GalleryView } from '../webcam/pipeline';
 import { GALLERY } from '../config';
 import type { EngineHost } from './engineHost';
@@ -124,7 +125,7 @@ export class GallerySession extends Observable<GallerySessionState> {
   }
 
   /** Decodes, embeds (every stage's embedding) and stores each image; bad files are reported and skipped.
-   * The identity is `typedIdentity` when set, else read from each Market-1501 file name. */
+   * The identity is `typedIdentity` when set, else read from each file's path by the naming rules (src/protocol). */
   async addFiles(files: readonly File[], typedIdentity: string): Promise<void> {
     const list = [...files];
     if (list.length === 0) return;
@@ -250,7 +251,11 @@ export class GallerySession extends Observable<GallerySessionState> {
   view(): GalleryView {
     const { version, entries } = this.state;
     if (this.viewCache?.version !== version) {
-      const identities = new Map(entries.map((e) => [e.id, e.identity]));
+      // Only persons: someone whose nearest image is junk or a distractor stays unknown.
+      const identities = new Map(entries.flatMap((e) => {
+        const label = labelOf(e);
+        return label.kind === 'person' ? [[e.id, label.identity] as const] : [];
+      }));
       this.viewCache = {
         version,
         size: entries.length,
@@ -300,13 +305,10 @@ export class GallerySession extends Observable<GallerySessionState> {
       try {
         // Decoded first: a file that is no image is refused for that, whatever its name.
         const image = await this.deps.codec.read(file, engine.model.meta.input);
-        const parsed = parseMarketName(file.name);
-        const identity = typedIdentity || parsed?.identity;
-        if (!identity) {
-          throw new Error('its name is not a Market-1501 name (like 0002_c1s1_000451_03.jpg), so its identity is unknown. Type an identity, then add it again.');
-        }
+        const label = nameImage(name, typedIdentity);
+        if (!label) throw new Error(UNNAMED_MESSAGE);
         const entry = makeEntry(
-          { identity, camera: typedIdentity ? null : (parsed?.camera ?? null), fileName: name, thumbnail: image.thumbnail, embeddings: await engine.runner.embedAll(image.pixels) },
+          { identity: label.identity, camera: label.camera, fileName: name, thumbnail: image.thumbnail, embeddings: await engine.runner.embedAll(image.pixels) },
           engine,
         );
         this.addToIndex([entry]);

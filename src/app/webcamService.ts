@@ -11,6 +11,7 @@ import type { PersonView } from '../webcam/pipeline';
 import { WebcamSession } from '../webcam/session';
 import type { FrameStatsSnapshot } from '../webcam/stats';
 import { calibrateThresholds, type UnknownThresholds } from '../webcam/threshold';
+import { labelOf } from '../protocol';
 import type { EngineHost } from './engineHost';
 import type { GallerySession } from './gallerySession';
 import { Observable } from './observable';
@@ -108,7 +109,7 @@ export class WebcamService extends Observable<WebcamServiceState> {
 
   private followGallery(): () => void {
     const { gallery, host } = this.deps;
-    const recalibrate = () => this.update({ thresholds: calibrateThresholds(gallery.state.entries, host.ready()?.model.meta.unknownThresholds) });
+    const recalibrate = () => this.update({ thresholds: calibrateThresholds(gallery.state.entries.map((e) => ({ ...labelOf(e), embeddings: e.embeddings })), host.ready()?.model.meta.unknownThresholds) });
     recalibrate();
     // A gallery import changes it once per image: calibrate once it has settled.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,5 +1,5 @@
-// Public API of src/gallery: persistence (IndexedDB through idb-keyval), the export file, identities
-// from file names, per-device settings. No React.
+// Public API of src/gallery: persistence (IndexedDB through idb-keyval), the export file, per-device
+// settings. No React. (Identities from file names: src/protocol.)
 //
 //   const gallery = openGalleryStore();
 //   const { entries, unreadable } = await gallery.load();        // oldest first
@@ -13,14 +13,11 @@
 //   // imported.foreignModelEntries > 0: warn, their embeddings come from another model (re-embed from thumbnails)
 //   await gallery.replaceAll(imported.entries);                   // or addMany to merge
 //
-//   parseMarketName('0002_c1s1_000451_03.jpg')                    // { identity: '0002', camera: 1, kind: 'person' } | null
-//
 //   const settings = openSettingsStore();
 //   await settings.get('budgetMs'); await settings.set('budgetMs', 40);
 //   createEngine({ …, storage: settings.costStorage() });          // calibrated costs persist per device
 
 export type { GalleryEntry } from './types';
-export { parseMarketName, type MarketName } from './identity';
 export { openGalleryStore, GALLERY_DB, type GalleryStore, type LoadedGallery } from './store';
 export { openSettingsStore, SETTINGS_DB, type Settings, type SettingKey, type SettingsStore } from './settings';
 export {

@@ -3,7 +3,8 @@ import type { StageKey } from '../engine/types';
 /** One gallery image, as persisted in IndexedDB. */
 export interface GalleryEntry {
   id: string;
-  /** Person identity: from a Market-1501 file name ('0002') or typed by the user. */
+  /** Identity: given by a naming rule of src/protocol ('0002' from a Market-1501 name; '-1' and '0000'
+   * there are junk and distractors, which labelOf tells from persons) or typed by the user. */
   identity: string;
   /** Camera number from the file name, or null when unknown. */
   camera: number | null;

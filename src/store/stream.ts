@@ -5,11 +5,14 @@ import { create } from 'zustand';
 import { STREAM } from '../config';
 import { cumulativeMs, seededPermutation, type RoutingPolicy } from '../engine/stream';
 import { useEngine } from './engine';
+import { labelOf } from '../protocol';
 import { useGallery } from './gallery';
 import { reportError } from './notices';
-import { queryOutcomes, replayCurves, replayStream, type ReplayCurves, type ReplayQuery, type StreamReplay } from './streamReplay';
+import { queryOutcomes, replayCurves, ReplayGallery, replayStream, type ReplayCurves, type ReplayEntry, type ReplayQuery, type StreamReplay } from './streamReplay';
 import { yieldToUi } from '../app/yieldToUi';
+import { gallerySession } from '../services';
 
+/** At most this many images act as queries (each is one search of the whole gallery at every exit). */
 export const MAX_STREAM_QUERIES = STREAM.maxQueries;
 
 export interface StreamRun extends StreamReplay {
@@ -17,7 +20,7 @@ export interface StreamRun extends StreamReplay {
   budgetMs: number;
   /** Cumulative ms of each exit on this device (stages 1–3, full model). */
   costs: number[];
-  /** Gallery entries that could not be queries (no other image of their identity). */
+  /** Persons' images that could not be queries (no other image of their person from another camera). */
   skipped: number;
   curves: ReplayCurves;
 }
@@ -53,15 +56,17 @@ export const useStream = create<StreamState>()((set, get) => ({
   replay: async () => {
     const costs = streamCosts();
     if (!costs || get().status === 'running') return;
-    const { entries } = useGallery.getState();
+    const entries: ReplayEntry[] = useGallery.getState().entries.map((e) => ({ ...labelOf(e), id: e.id, fileName: e.fileName, embeddings: e.embeddings }));
+    const gallery = new ReplayGallery(entries);
+    const persons = entries.filter((e) => e.kind === 'person');
     const { policy } = get();
     const budgetMs = get().budgetMs ?? (costs[0] + costs[costs.length - 1]) / 2;
     set({ status: 'running', progress: 0, budgetMs });
     try {
-      const picked = seededPermutation(entries.length, 7).slice(0, MAX_STREAM_QUERIES);
+      const picked = seededPermutation(persons.length, 7).slice(0, MAX_STREAM_QUERIES);
       const queries: ReplayQuery[] = [];
       for (let n = 0; n < picked.length; n++) {
-        const q = queryOutcomes(entries[picked[n]], entries);
+        const q = await queryOutcomes(persons[picked[n]], gallery, (queries, k) => gallerySession.search(queries, k));
         if (q) queries.push(q);
         if (n % 20 === 19) {
           set({ progress: (n + 1) / picked.length });

@@ -1,46 +1,93 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GalleryIndex } from '../engine/matcher';
+import { useBackend } from '../engine/node/testModel';
 import { seededRandom } from '../engine/stream';
 import type { StageKey } from '../engine/types';
-import { queryOutcomes, replayCurves, replayStream, STREAM_EXITS, type ReplayEntry, type ReplayQuery } from './streamReplay';
+import type { LabelKind } from '../protocol';
+import { queryOutcomes, replayCurves, ReplayGallery, replayStream, STREAM_EXITS, type ReplayEntry, type ReplayQuery } from './streamReplay';
 
 /** An entry whose embedding at every stage is the unit vector at `angle` (radians) in the first plane,
  * except at the stages listed in `at`. */
-function entry(id: string, identity: string, camera: number | null, angle: number, at: Partial<Record<StageKey, number>> = {}): ReplayEntry {
+function entry(id: string, identity: string, camera: number | null, angle: number, at: Partial<Record<StageKey, number>> = {}, kind: LabelKind = 'person'): ReplayEntry {
   const vec = (a: number) => Float32Array.from([Math.cos(a), Math.sin(a), 0, 0]);
   const keys: StageKey[] = ['1', '2', '3', '4', 'fused'];
-  return { id, identity, camera, fileName: `${id}.jpg`, embeddings: Object.fromEntries(keys.map((k) => [k, vec(at[k] ?? angle)])) as Record<StageKey, Float32Array> };
+  const embeddings = Object.fromEntries(keys.map((k) => [k, vec(at[k] ?? angle)])) as Record<StageKey, Float32Array>;
+  return { id, identity, camera, kind, fileName: `${id}.jpg`, embeddings };
 }
 
 const chord = (a: number) => 2 * Math.sin(a / 2); // Euclidean distance between unit vectors `a` apart
 
-describe('queryOutcomes (leave-one-out)', () => {
+/** The query's outcomes against `entries`, searched on the backend as the app does. */
+async function outcomes(q: ReplayEntry, entries: readonly ReplayEntry[]): Promise<ReplayQuery | null> {
+  const index = new GalleryIndex({ dim: 4, chunkRows: 16 });
+  index.addMany(entries);
+  try {
+    return await queryOutcomes(q, new ReplayGallery(entries), (queries, k) => index.searchAll(queries, k));
+  } finally {
+    index.dispose();
+  }
+}
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('queryOutcomes (leave-one-out, on the gallery index)', () => {
   const a1 = entry('a1', 'a', 1, 0);
   const a2 = entry('a2', 'a', 2, 0.2, { '1': 1.0 }); // far from a1 at stage 1, nearest later
   const aSameCam = entry('a3', 'a', 1, 0.01); // same identity, same camera as a1: ignored
   const b1 = entry('b1', 'b', 2, 0.3);
   const gallery = [a1, a2, aSameCam, b1];
 
-  it('answers wrong where another identity is nearer, right where the identity is, with d1 and d2', () => {
-    const q = queryOutcomes(a1, gallery);
+  it('answers wrong where another identity is nearer, right where the identity is, with d1 and d2', async () => {
+    const q = await outcomes(a1, gallery);
     expect(q).not.toBeNull();
     const [s1, s2, , full] = q!.outcomes;
     expect(STREAM_EXITS).toEqual(['1', '2', '3', 'fused']);
     // stage 1: b1 (0.3 away) beats a2 (1.0 away); a3 would win, but it is a1's identity seen by a1's camera
     expect(s1.correct).toBe(false);
-    expect(s1.signal.d1).toBeCloseTo(chord(0.3), 6);
-    expect(s1.signal.d2).toBeCloseTo(chord(1.0), 6);
+    expect(s1.signal.d1).toBeCloseTo(chord(0.3), 5);
+    expect(s1.signal.d2).toBeCloseTo(chord(1.0), 5);
     // later: a2 (0.2 away) is nearest, b1 the nearest other identity
     for (const s of [s2, full]) {
       expect(s.correct).toBe(true);
-      expect(s.signal.d1).toBeCloseTo(chord(0.2), 6);
-      expect(s.signal.d2).toBeCloseTo(chord(0.3), 6);
+      expect(s.signal.d1).toBeCloseTo(chord(0.2), 5);
+      expect(s.signal.d2).toBeCloseTo(chord(0.3), 5);
     }
   });
 
-  it('leaves out an entry with no other comparable image of its identity', () => {
-    expect(queryOutcomes(b1, gallery)).toBeNull();
-    expect(queryOutcomes(entry('c', 'c', 1, 0), [entry('c', 'c', 1, 0), entry('c2', 'c', 1, 1)])).toBeNull();
-    expect(queryOutcomes(entry('d', 'd', null, 0), [entry('d2', 'd', null, 1)])).not.toBeNull();
+  it('leaves out an entry with no other comparable image of its identity', async () => {
+    expect(await outcomes(b1, gallery)).toBeNull();
+    expect(await outcomes(entry('c', 'c', 1, 0), [entry('c', 'c', 1, 0), entry('c2', 'c', 1, 1)])).toBeNull();
+    const d = entry('d', 'd', null, 0);
+    expect(await outcomes(d, [d, entry('d2', 'd', null, 1)])).not.toBeNull();
+  });
+
+  it('never lets junk or distractors be a person: no queries, no true matches, junk not even a neighbour', async () => {
+    const junk = (i: number, angle: number) => entry(`j${i}`, '-1', 1 + (i % 6), angle, {}, 'junk');
+    const distractor = (i: number, angle: number) => entry(`z${i}`, '0000', 1 + (i % 6), angle, {}, 'distractor');
+    const js = [junk(0, 0.5), junk(1, 0.51), junk(2, 0.52)];
+    const zs = [distractor(0, 1.5), distractor(1, 1.51), distractor(2, 1.52)];
+    const all = [...js, ...zs, a1, b1];
+    for (const q of [...js, ...zs]) expect(await outcomes(q, all), q.id).toBeNull();
+    expect(await outcomes(b1, all)).toBeNull();
+    // Junk right next to the query is passed over; the nearest that counts is its true match.
+    const a4 = entry('a4', 'a', 3, 0.4);
+    const q = await outcomes(a1, [a1, entry('jx', '-1', 2, 0.001, {}, 'junk'), a4, distractor(9, 0.6)]);
+    expect(q!.outcomes.map((o) => o.correct)).toEqual([true, true, true, true]);
+    expect(q!.outcomes[0].signal.d1).toBeCloseTo(chord(0.4), 5);
+    expect(q!.outcomes[0].signal.d2).toBeCloseTo(chord(0.6), 5);
+  });
+
+  it('counts distractors as negatives, fetching neighbours until another identity than theirs shows up', async () => {
+    // 50 distractors nearer than the true match: more than the first search fetches.
+    const zs = Array.from({ length: 50 }, (_, i) => entry(`z${i}`, '0000', 1 + (i % 6), 0.05 + 0.001 * i, {}, 'distractor'));
+    const q = await outcomes(a1, [a1, ...zs, entry('a5', 'a', 2, 0.2)]);
+    for (const o of q!.outcomes) {
+      expect(o.correct).toBe(false);
+      expect(o.signal.d1).toBeCloseTo(chord(0.05), 4);
+      expect(o.signal.d2).toBeCloseTo(chord(0.2), 4);
+    }
   });
 });
 

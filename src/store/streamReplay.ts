@@ -1,23 +1,27 @@
-// Replaying the user's gallery as a budgeted query stream (DaRe §4): every entry in turn is a query
-// against all the others (leave-one-out), stage by stage, and a StreamRouter decides where each one
-// stops. Pure: the gallery's stored embeddings are enough, no model run. The store (stream.ts) calls it.
-import { exitSignal, ROUTING_POLICIES, seededPermutation, seededRandom, StreamRouter, type ExitSignal, type RoutingPolicy } from '../engine/stream';
-import type { StageKey } from '../engine/types';
-import { distanceFromCosine } from '../engine/vectors';
+// Replaying the user's gallery as a budgeted query stream (DaRe §4): every person's image in turn is a
+// query against all the others (leave-one-out), stage by stage, and a StreamRouter decides where each one
+// stops. The gallery's stored embeddings are enough, no model run: each query is one search of the
+// gallery's index on the backend (src/engine/matcher.ts). Which pairs count is the re-ID protocol's rule
+// (src/protocol), and the stream pass and budget points are the ones bench/curves uses. The store
+// (stream.ts) calls it.
+import { exitSignal, ROUTING_POLICIES, type ExitSignal, type RoutingPolicy } from '../engine/stream';
+import type { Match, StageKey } from '../engine/types';
+import { budgetPoints, isQuery, pairKind, routeStream, type ReidLabel } from '../protocol';
 
 /** The exits of the stream: stages 1–3, then the full model (its fused embedding). */
 export const STREAM_EXITS: readonly StageKey[] = ['1', '2', '3', 'fused'];
 
-export interface ReplayEntry {
+export interface ReplayEntry extends ReidLabel {
   id: string;
-  identity: string;
-  camera: number | null;
   fileName: string;
   embeddings: Record<StageKey, Float32Array>;
 }
 
+/** Ranked matches of the gallery for each query embedding given (the store's searchGallery). */
+export type GallerySearch = (queries: Partial<Record<StageKey, Float32Array>>, k: number) => Promise<Partial<Record<StageKey, Match[]>>>;
+
 export interface ExitOutcome {
-  /** The nearest other entry has the query's identity. */
+  /** The nearest comparable entry is the query's person. */
   correct: boolean;
   signal: ExitSignal;
 }
@@ -28,30 +32,78 @@ export interface ReplayQuery {
   outcomes: ExitOutcome[];
 }
 
-/** Whether gallery entry g counts for query q: not itself, and not its identity seen by its own camera
- * (the Market-1501 rule, where the camera is known). */
-function comparable(q: ReplayEntry, g: ReplayEntry): boolean {
-  return g !== q && !(g.identity === q.identity && q.camera !== null && g.camera === q.camera);
+/** Neighbours fetched beyond the ones that cannot count, at first: enough for d1 and d2 almost always. */
+const EXTRA_NEIGHBOURS = 32;
+
+/** The gallery's labels, with the counts that say, per query, how many entries cannot count for it and
+ * whether it has a true match at all. */
+export class ReplayGallery {
+  private readonly labels = new Map<string, ReidLabel>();
+  private readonly persons = new Map<string, number>();
+  private readonly personsByCamera = new Map<string, number>();
+  private junk = 0;
+
+  constructor(entries: Iterable<{ id: string } & ReidLabel>) {
+    for (const e of entries) {
+      this.labels.set(e.id, { identity: e.identity, camera: e.camera, kind: e.kind });
+      if (e.kind === 'junk') this.junk++;
+      if (e.kind !== 'person') continue;
+      this.persons.set(e.identity, (this.persons.get(e.identity) ?? 0) + 1);
+      if (e.camera !== null) this.personsByCamera.set(cameraKey(e), (this.personsByCamera.get(cameraKey(e)) ?? 0) + 1);
+    }
+  }
+
+  get size(): number {
+    return this.labels.size;
+  }
+
+  label(id: string): ReidLabel | undefined {
+    return this.labels.get(id);
+  }
+
+  /** Other images of q's person from another camera (any other, when q's camera is unknown). */
+  truePartners(q: ReidLabel): number {
+    return (this.persons.get(q.identity) ?? 0) - 1 - this.sameCamera(q);
+  }
+
+  /** Entries that do not count for q: itself, its person from its own camera, junk. */
+  ignoredFor(q: ReidLabel): number {
+    return 1 + this.sameCamera(q) + this.junk;
+  }
+
+  private sameCamera(q: ReidLabel): number {
+    return q.camera === null ? 0 : (this.personsByCamera.get(cameraKey(q)) ?? 1) - 1;
+  }
 }
 
-/** Query `q` against every other comparable entry, at each exit (Euclidean distance between the
- * L2-normalised embeddings); null when no other comparable entry shares its identity. */
-export function queryOutcomes(q: ReplayEntry, entries: readonly ReplayEntry[]): ReplayQuery | null {
-  const others = entries.filter((g) => comparable(q, g));
-  if (!others.some((g) => g.identity === q.identity)) return null;
-  const outcomes = STREAM_EXITS.map((key) => {
-    const a = q.embeddings[key];
-    const matches = others.map((g) => {
-      const b = g.embeddings[key];
-      let dot = 0;
-      for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
-      return { distance: distanceFromCosine(dot), identity: g.identity };
-    });
-    const signal = exitSignal(matches);
-    const nearest = matches.find((m) => m.distance === signal.d1);
-    return { correct: nearest?.identity === q.identity, signal };
-  });
-  return { entry: q, outcomes };
+const cameraKey = (l: ReidLabel) => `${l.identity}\u0000${l.camera}`;
+
+/** Query `q` against every other comparable entry, at each exit, by searching the gallery index; null
+ * when q is no person or no other comparable entry is its person. `q` must be in the searched index. */
+export async function queryOutcomes(q: ReplayEntry, gallery: ReplayGallery, search: GallerySearch): Promise<ReplayQuery | null> {
+  if (!isQuery(q) || gallery.truePartners(q) <= 0) return null;
+  const queries = Object.fromEntries(STREAM_EXITS.map((key) => [key, q.embeddings[key]]));
+  let k = Math.min(gallery.size, gallery.ignoredFor(q) + EXTRA_NEIGHBOURS);
+  for (;;) {
+    const ranked = await search(queries, k);
+    const counted = STREAM_EXITS.map((key) => comparableMatches(q, ranked[key] ?? [], gallery));
+    // d2 needs a second identity among the counted neighbours; fetch more until one shows (or all are in).
+    if (k >= gallery.size || counted.every((m) => m.some((x) => x.identity !== m[0]?.identity))) {
+      if (counted.some((m) => m.length === 0)) return null; // the index lacks q's partners (not embedded yet)
+      return { entry: q, outcomes: counted.map((m) => ({ correct: m[0].same, signal: exitSignal(m) })) };
+    }
+    k = Math.min(gallery.size, 4 * k);
+  }
+}
+
+function comparableMatches(q: ReplayEntry, ranked: readonly Match[], gallery: ReplayGallery): { distance: number; identity: string; same: boolean }[] {
+  const out: { distance: number; identity: string; same: boolean }[] = [];
+  for (const m of ranked) {
+    const g = m.id === q.id ? undefined : gallery.label(m.id);
+    const pair = g && pairKind(q, g);
+    if (g && pair) out.push({ distance: m.distance, identity: g.identity, same: pair === 'same' });
+  }
+  return out;
 }
 
 export interface StreamedQuery {
@@ -75,15 +127,15 @@ export interface StreamReplay {
 /** Streams the queries in a seeded shuffled order through a router for `budget` (in the unit of `costs`,
  * the cumulative cost of each exit). */
 export function replayStream(queries: readonly ReplayQuery[], costs: readonly number[], budget: number, policy: RoutingPolicy, seed = 1): StreamReplay {
-  if (queries.length === 0) throw new RangeError('no entry has a true match among the others: add more images of the same people');
-  const router = new StreamRouter({ costs, budget, policy, rng: seededRandom(seed) });
-  const streamed = seededPermutation(queries.length, seed).map((i) => {
-    const { entry, outcomes } = queries[i];
-    let s = 1;
-    while (!router.shouldExit(s, outcomes[s - 1].signal)) s++;
-    return { entry, exit: s, correct: outcomes[s - 1].correct, cost: costs[s - 1] };
-  });
-  const stats = router.stats();
+  if (queries.length === 0) throw new RangeError('no person has a true match among the other images: add more images of the same people');
+  const { routed, stats } = routeStream(
+    queries.map((q) => q.outcomes.map((o) => o.signal)),
+    costs,
+    budget,
+    policy,
+    seed,
+  );
+  const streamed = routed.map(({ query, exit }) => ({ entry: queries[query].entry, exit, correct: queries[query].outcomes[exit - 1].correct, cost: costs[exit - 1] }));
   return {
     queries: streamed,
     averageCost: stats.averageCost ?? 0,
@@ -106,9 +158,7 @@ export interface ReplayCurves {
 
 export function replayCurves(queries: readonly ReplayQuery[], costs: readonly number[], points = 8): ReplayCurves {
   const anytime = costs.map((cost, s) => ({ cost, rank1: queries.filter((q) => q.outcomes[s].correct).length / queries.length }));
-  const first = costs[0];
-  const last = costs[costs.length - 1];
-  const budgets = Array.from({ length: points }, (_, k) => first + ((last - first) * (k + 1)) / (points + 1));
+  const budgets = budgetPoints(costs, points);
   const budgeted = Object.fromEntries(
     ROUTING_POLICIES.map((policy) => [policy, budgets.map((b) => ({ cost: b, rank1: replayStream(queries, costs, b, policy).rank1 }))]),
   ) as Record<RoutingPolicy, CurvePoint[]>;

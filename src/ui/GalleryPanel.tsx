@@ -1,10 +1,12 @@
-// Building the gallery: add images (files, a folder, drag and drop), with identities from Market-1501 file
-// names or typed; see, delete, clear, export and import the entries.
+// Building the gallery: add images (files, a folder, drag and drop), with identities from the naming rules
+// of src/protocol or typed; see, delete, clear, export and import the entries.
 
 import { useMemo, useState, type DragEvent } from 'react';
+import { countPeople, labelOf, NAME_RULE_TITLES } from '../protocol';
 import { useEngine } from '../store/engine';
 import { useGallery, type GalleryJob } from '../store/gallery';
 import { droppedFiles } from './droppedFiles';
+import { labelCaption } from './labelCaption';
 import { ProgressBar } from './ProgressBar';
 import { Thumbnail } from './Thumbnail';
 
@@ -54,15 +56,17 @@ function AddImages() {
         <input
           type="text"
           value={typedIdentity}
-          placeholder="read from Market-1501 names"
+          placeholder="read from file or folder names"
           onChange={(e) => setTypedIdentity(e.target.value)}
           aria-describedby="identity-help"
           data-testid="gallery-identity"
         />
       </label>
       <p id="identity-help" className="muted small">
-        Leave empty to read the person and camera from Market-1501 file names (0002_c1s1_000451_03.jpg → person 0002, camera
-        1); type one to give it to every image added next.
+        Leave empty to read the person and camera from dataset file names (Market-1501 0002_c1s1_000451_03.jpg → person 0002,
+        camera 1; DukeMTMC-reID 0005_c2_f0046985.jpg; MSMT17 0001_c1_0001.jpg), else from the folder an image is in (a folder
+        per person); type one to give it to every image added next. Market-1501 junk (-1_…) and distractors (0000_…) stay
+        in as images of nobody: searchable, never a person.
       </p>
       <div className="row">
         <label className="button">
@@ -166,22 +170,38 @@ function EntryGrid() {
         </p>
       )}
       <ul className="entry-grid" aria-label="Gallery entries, newest first">
-        {shown.map((e) => (
-          <li key={e.id} className="entry" data-testid="gallery-item" data-identity={e.identity} data-camera={e.camera ?? ''} data-id={e.id} data-file-name={e.fileName}>
-            <Thumbnail blob={e.thumbnail} alt={`Person ${e.identity}`} className="thumb" />
-            <span className="entry-caption">
-              <strong>{e.identity}</strong>
-              {e.camera !== null && <span className="muted"> cam {e.camera}</span>}
-              {unsaved.has(e.id) && <span className="warning" title="Not saved in this browser"> •</span>}
-            </span>
-            <span className="entry-file muted small" title={e.fileName}>
-              {e.fileName}
-            </span>
-            <button type="button" className="inline danger" onClick={() => void remove(e.id)} aria-label={`Delete ${e.fileName}`} data-testid="gallery-delete">
-              Delete
-            </button>
-          </li>
-        ))}
+        {shown.map((e) => {
+          const label = labelOf(e);
+          return (
+            <li
+              key={e.id}
+              className="entry"
+              data-testid="gallery-item"
+              data-identity={e.identity}
+              data-kind={label.kind}
+              data-rule={label.rule}
+              data-camera={e.camera ?? ''}
+              data-id={e.id}
+              data-file-name={e.fileName}
+            >
+              <Thumbnail blob={e.thumbnail} alt={label.kind === 'person' ? `Person ${e.identity}` : `A ${label.kind} image`} className="thumb" />
+              <span className="entry-caption">
+                <strong>{labelCaption(label)}</strong>
+                {e.camera !== null && <span className="muted"> cam {e.camera}</span>}
+                {unsaved.has(e.id) && <span className="warning" title="Not saved in this browser"> •</span>}
+              </span>
+              <span className="entry-file muted small" title={e.fileName}>
+                {e.fileName}
+              </span>
+              <span className="entry-rule muted small" data-testid="gallery-item-rule">
+                by {NAME_RULE_TITLES[label.rule]}
+              </span>
+              <button type="button" className="inline danger" onClick={() => void remove(e.id)} aria-label={`Delete ${e.fileName}`} data-testid="gallery-delete">
+                Delete
+              </button>
+            </li>
+          );
+        })}
       </ul>
     </>
   );
@@ -191,12 +211,21 @@ export function GalleryPanel() {
   const entries = useGallery((s) => s.entries);
   const job = useGallery((s) => s.job);
   const count = entries.length;
-  const identities = useMemo(() => new Set(entries.map((e) => e.identity)).size, [entries]);
+  const { people, nobody } = useMemo(() => {
+    const labels = entries.map(labelOf);
+    return { people: countPeople(labels), nobody: labels.filter((l) => l.kind !== 'person').length };
+  }, [entries]);
   return (
     <section className="panel gallery" aria-labelledby="gallery-title">
       <h2 id="gallery-title">
         Gallery: <span data-testid="gallery-count">{count}</span> {count === 1 ? 'image' : 'images'}
-        {count > 0 && <span className="muted small"> of {identities} {identities === 1 ? 'person' : 'people'}</span>}
+        {count > 0 && (
+          <span className="muted small">
+            {' '}
+            of <span data-testid="gallery-people">{people}</span> {people === 1 ? 'person' : 'people'}
+            {nobody > 0 && ` (and ${nobody} junk or distractor ${nobody === 1 ? 'image' : 'images'} of nobody)`}
+          </span>
+        )}
       </h2>
       <AddImages />
       {job && <JobProgress job={job} />}

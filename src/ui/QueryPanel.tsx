@@ -3,11 +3,13 @@
 
 import { useMemo } from 'react';
 import { EXITS, STAGE_IDS, stageKey, type Match, type StageId } from '../engine';
-import { parseMarketName, type GalleryEntry } from '../gallery';
+import type { GalleryEntry } from '../gallery';
+import { labelOf, parseImageName } from '../protocol';
 import { useEngine } from '../store/engine';
 import { useGallery } from '../store/gallery';
 import { useQuery, type QueryOutcome } from '../store/query';
 import { MAX_TOP_K, useSettings } from '../store/settings';
+import { labelCaption } from './labelCaption';
 import { stageLabel } from './stageLabel';
 import { Thumbnail } from './Thumbnail';
 
@@ -16,10 +18,18 @@ function useEntriesById(): Map<string, GalleryEntry> {
   return useMemo(() => new Map(entries.map((e) => [e.id, e])), [entries]);
 }
 
-/** The query's identity when its file has a Market-1501 name (to mark correct matches), else null. */
+/** The query's identity when its file name names a person (to mark correct matches), else null. */
 function useQueryIdentity(): string | null {
   const fileName = useQuery((s) => s.image?.fileName);
-  return fileName ? (parseMarketName(fileName)?.identity ?? null) : null;
+  const label = fileName ? parseImageName(fileName) : null;
+  return label?.kind === 'person' ? label.identity : null;
+}
+
+/** A match marked against the query's identity: distractors are different people, junk is nobody. */
+function verdictOf(queryIdentity: string | null, e: GalleryEntry): string {
+  const label = labelOf(e);
+  if (queryIdentity === null || label.kind === 'junk') return '';
+  return label.kind === 'person' && label.identity === queryIdentity ? ' same' : ' different';
 }
 
 const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`;
@@ -78,13 +88,13 @@ function MatchList({ matches, entries, queryIdentity }: { matches: Match[]; entr
       {matches.map((m, rank) => {
         const e = entries.get(m.id);
         if (!e) return null;
-        const verdict = queryIdentity === null ? '' : e.identity === queryIdentity ? ' same' : ' different';
+        const verdict = verdictOf(queryIdentity, e);
         return (
           <li key={m.id} className={`result${verdict}`} data-testid="result-item" data-id={m.id} data-identity={e.identity} data-camera={e.camera ?? ''} data-distance={m.distance}>
             <Thumbnail blob={e.thumbnail} alt={`Person ${e.identity}`} className="thumb" />
             <span className="result-caption">
               <span>
-                <span className="rank">#{rank + 1}</span> <strong>{e.identity}</strong>
+                <span className="rank">#{rank + 1}</span> <strong>{labelCaption(labelOf(e))}</strong>
               </span>
               {e.camera !== null && <span className="muted"> cam {e.camera}</span>}
               <span className="distance">d = {m.distance.toFixed(3)}</span>
@@ -118,12 +128,12 @@ function StageColumns({ outcome, entries, queryIdentity }: { outcome: QueryOutco
                 {matches.map((m) => {
                   const e = entries.get(m.id);
                   if (!e) return null;
-                  const verdict = queryIdentity === null ? '' : e.identity === queryIdentity ? ' same' : ' different';
+                  const verdict = verdictOf(queryIdentity, e);
                   return (
                     <li key={m.id} className={`stage-result${verdict}`} data-testid="stage-result-item" data-id={m.id} data-identity={e.identity} data-distance={m.distance}>
                       <Thumbnail blob={e.thumbnail} alt={`Person ${e.identity}`} className="thumb small" />
                       <span className="small">
-                        {e.identity} · {m.distance.toFixed(3)}
+                        {labelCaption(labelOf(e))} · {m.distance.toFixed(3)}
                       </span>
                     </li>
                   );

@@ -14,7 +14,11 @@ export async function droppedFiles(data: DataTransfer): Promise<File[]> {
 
 async function walk(entry: FileSystemEntry, out: File[]): Promise<void> {
   if (isFile(entry)) {
-    out.push(await new Promise<File>((resolve, reject) => entry.file(resolve, reject)));
+    const file = await new Promise<File>((resolve, reject) => entry.file(resolve, reject));
+    // Files read from an entry have no webkitRelativePath; the folder picker's form of the path is what
+    // the folder-per-person naming rule reads.
+    Object.defineProperty(file, 'webkitRelativePath', { value: entry.fullPath.replace(/^\//, '') });
+    out.push(file);
   } else if (isDirectory(entry)) {
     const reader = entry.createReader();
     // readEntries returns the directory in chunks (100 at a time in Chromium) until an empty one.

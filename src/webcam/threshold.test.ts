@@ -53,9 +53,9 @@ function emb(axis: number, jitter: number): Float32Array {
   return l2Normalise(v);
 }
 
-function entry(identity: string, axis: number, jitter: number): LabelledEmbeddings {
+function entry(identity: string, axis: number, jitter: number, kind: LabelledEmbeddings['kind'] = 'person', camera: number | null = null): LabelledEmbeddings {
   const e = emb(axis, jitter);
-  return { identity, embeddings: { '1': e, '2': e, '3': e, '4': e, fused: e } };
+  return { identity, camera, kind, embeddings: { '1': e, '2': e, '3': e, '4': e, fused: e } };
 }
 
 describe('calibrateThresholds', () => {
@@ -79,5 +79,23 @@ describe('calibrateThresholds', () => {
     const calibrated = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0)], model);
     expect(calibrated.source).toBe('gallery');
     expect(calibrated.perStage).not.toEqual(model);
+  });
+
+  it('never counts junk, never pairs distractors as the same person, and skips same-camera repeats', () => {
+    const people = [entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0), entry('b', 10, 0.2), entry('c', 20, 0.1)];
+    // Many Market-1501 junk images, close together: counted as one person they would add some 125,000
+    // tight "same" pairs and drag every threshold down to their spread.
+    const junk = Array.from({ length: 500 }, (_, i) => entry('-1', 40, 0.001 * i, 'junk', 1 + (i % 6)));
+    const distractors = Array.from({ length: 20 }, (_, i) => entry('0000', 60, 0.001 * i, 'distractor', 1 + (i % 6)));
+    const alone = calibrateThresholds(people);
+    const mixed = calibrateThresholds([...junk, ...people, ...distractors]);
+    expect(mixed.source).toBe('gallery');
+    expect(mixed.positives).toBe(alone.positives);
+    // Each distractor is a negative for each of the 5 persons, never for another distractor.
+    expect(mixed.negatives).toBe(alone.negatives + 5 * 20);
+    for (const v of Object.values(mixed.perStage)) expect(v).toBeGreaterThan(0.3);
+
+    const sameCamera = calibrateThresholds([entry('a', 0, 0, 'person', 1), entry('a', 0, 0.3, 'person', 1), entry('b', 10, 0, 'person', 2)]);
+    expect(sameCamera).toMatchObject({ source: 'default', positives: 0 });
   });
 });

@@ -1,10 +1,13 @@
 // The "unknown" decision: a person is given the nearest gallery identity only when the distance is below
 // a per-stage threshold. Shallow stages spread distances differently from deep ones, so each stage has
-// its own threshold, calibrated on the gallery's own same-identity / different-identity pairs.
+// its own threshold, calibrated on the gallery's own same-person / different-person pairs, as the re-ID
+// protocol counts them (src/protocol pairKind: junk never counts, distractors are only ever negatives, and
+// the same person seen by the same camera is no re-identification).
 
 import { THRESHOLDS } from '../config';
 import { perStage, STAGE_IDS, stageKey, type StageId, type StageKey } from '../engine/stages';
 import { euclideanDistance } from '../engine/vectors';
+import { pairKind, type ReidLabel } from '../protocol';
 
 export type StageThresholds = Record<StageKey, number>;
 
@@ -12,7 +15,7 @@ export interface UnknownThresholds {
   perStage: StageThresholds;
   /** 'gallery': calibrated on the gallery's pairs; 'default': too few pairs, fixed values used. */
   source: 'gallery' | 'default';
-  /** Same-identity and different-identity pairs the calibration saw. */
+  /** Same-person and different-person pairs the calibration saw. */
   positives: number;
   negatives: number;
 }
@@ -26,8 +29,7 @@ export interface UnknownThresholds {
  */
 export const FALLBACK_THRESHOLDS: StageThresholds = perStage(() => THRESHOLDS.fallback);
 
-export interface LabelledEmbeddings {
-  identity: string;
+export interface LabelledEmbeddings extends ReidLabel {
   embeddings: Partial<Record<StageKey, Float32Array>>;
 }
 
@@ -35,7 +37,11 @@ const MAX_ENTRIES = THRESHOLDS.maxCalibrationEntries;
 
 /** `defaults`: the model's own thresholds, used until the gallery can calibrate. */
 export function calibrateThresholds(entries: readonly LabelledEmbeddings[], defaults: StageThresholds = FALLBACK_THRESHOLDS): UnknownThresholds {
-  const sample = evenSample(entries, MAX_ENTRIES);
+  // Junk pairs with nothing: left out before sampling, so that it takes no place of an image that counts.
+  const sample = evenSample(
+    entries.filter((e) => e.kind !== 'junk'),
+    MAX_ENTRIES,
+  );
   const perStage = { ...defaults };
   let positives = 0;
   let negatives = 0;
@@ -49,7 +55,8 @@ export function calibrateThresholds(entries: readonly LabelledEmbeddings[], defa
       for (let j = i + 1; j < sample.length; j++) {
         const b = sample[j].embeddings[key];
         if (!b) continue;
-        (sample[i].identity === sample[j].identity ? pos : neg).push(euclideanDistance(a, b));
+        const pair = pairKind(sample[i], sample[j]);
+        if (pair) (pair === 'same' ? pos : neg).push(euclideanDistance(a, b));
       }
     }
     if (pos.length === 0 || neg.length === 0) {

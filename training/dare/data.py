@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,14 +11,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+# Market-1501 names are read by the protocol's rule (dare.protocol, as the app's src/protocol).
+from .protocol import market_ids as parse_name
+
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "market1501"
 ROOT_ENV = "MARKET1501_ROOT"
-# The copy of Market-1501 here names 24 images '*.jpg.jpg' (6 queries, 18 gallery); they belong to the
-# standard 3,368 x 19,732 evaluation set.
-_NAME = re.compile(r"^(-?\d+)_c(\d)s(\d)_(\d+)_(\d+)\.jpg(\.jpg)?$")
-
-JUNK_ID = -1
-DISTRACTOR_ID = 0
 
 
 @dataclass(frozen=True)
@@ -37,12 +33,6 @@ def market_root() -> Path:
             f"Put it at ../shared/data/market1501 or set {ROOT_ENV}."
         )
     return root
-
-
-def parse_name(name: str) -> tuple[int, int] | None:
-    """'0002_c1s1_000451_03.jpg' -> (2, 1); None for anything that is not a Market-1501 name."""
-    m = _NAME.match(name)
-    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def read_split(root: Path, split: str) -> list[Sample]:

@@ -1,7 +1,8 @@
 """Market-1501 evaluation protocol: CMC rank-k and mAP, single query.
 
 For each query, gallery images of the same identity taken by the same camera, and junk images
-(identity -1), are ignored; distractors (identity 0) stay in as negatives (Zheng et al. 2015).
+(identity -1), are ignored; distractors (identity 0) stay in as negatives (Zheng et al. 2015): the
+protocol's pair rule (dare.protocol.pair_kind), vectorised over the numeric labels.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-JUNK_ID = -1
+from .protocol import JUNK_ID
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ def test_parse_name() -> None:
     assert parse_name("-1_c3s2_012345_00.jpg") == (-1, 3)
     assert parse_name("0000_c6s4_000001_01.jpg") == (0, 6)
     assert parse_name("Thumbs.db") is None
-    assert parse_name("0002_c1s1_000451_03.png") is None
+    assert parse_name("0002_c1s1_000451_03.gif") is None
+    assert parse_name("0005_c2_f0046985.jpg") is None  # a DukeMTMC name: not a Market-1501 split
 
 
 def test_reader_skips_junk_and_foreign_files(fake_market: Path) -> None:
