@@ -2,7 +2,7 @@
 // forces another backend. The gallery index lives on the engine's backend, so it is rebuilt each time.
 
 import { create } from 'zustand';
-import { createEngine, ModelLoadError, type BackendStatus, type CostStorage, type Engine, type EngineProgress, type StageCosts } from '../engine';
+import { createEngine, ModelLoadError, type BackendMemory, type BackendStatus, type CostStorage, type Engine, type EngineProgress, type StageCosts } from '../engine';
 import { SHIPPED_MODEL } from '../shippedModel';
 import { reportError } from './notices';
 import { quietly } from './quietly';
@@ -49,6 +49,12 @@ const costStorage: CostStorage = {
   get: (key) => quietly(() => persistedCosts.get(key), undefined),
   set: (key, value) => quietly(() => persistedCosts.set(key, value), undefined),
 };
+/** Automatic mode's choice of backend, likewise (without IndexedDB it probes again on each load). */
+const persistedChoice = settingsStorage.backendMemory();
+const backendMemory: BackendMemory = {
+  get: (key) => quietly(() => persistedChoice.get(key), undefined),
+  set: (key, value) => quietly(() => persistedChoice.set(key, value), undefined),
+};
 
 /** Only one engine is built at a time (tfjs has one global backend); a newer request supersedes an older. */
 let queue: Promise<void> = Promise.resolve();
@@ -80,6 +86,7 @@ export const useEngine = create<EngineState>()((set, getState) => ({
           wasmPaths: WASM_PATHS,
           force: choice === 'auto' ? undefined : choice,
           storage: costStorage,
+          memory: backendMemory,
           onProgress: (progress) => {
             if (gen === generation) set({ progress });
           },
