@@ -13,7 +13,7 @@ const SETTINGS_STORE = 'settings';
 export interface Settings {
   /** Time budget per query in ms (Infinity is stored as is: IndexedDB clones it). */
   budgetMs: number;
-  /** Backend the user forced, or 'auto' for the best available. */
+  /** Backend the user forced, or 'auto' for the fastest on this device. */
   backend: BackendName | 'auto';
   /** Flip test-time augmentation on queries. */
   flip: boolean;
