@@ -1,5 +1,5 @@
-// Which backend runs the model, why Automatic mode chose it and why the others were not used; the backend selector; the model's
-// download / warm-up / calibration progress.
+// Which backend runs the model, why Automatic mode chose it and why the others were not used; the backend
+// selector; the model's download / warm-up / calibration progress.
 
 import { BACKEND_ORDER, type EngineProgress } from '../engine';
 import { useEngine } from '../store/engine';
