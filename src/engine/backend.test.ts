@@ -1,7 +1,9 @@
+import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
-import { BACKEND_MEMORY_KEY, memoryBackendMemory, type RememberedBackend } from './backendChoice';
+import { openSettingsStore } from '../gallery/settings';
+import { BACKEND_MEMORY_KEY, type RememberedBackend } from './backendChoice';
 import { WASM_DIR } from './node/testModel';
 
 // Node has neither navigator.gpu nor a canvas: the real fallbacks and their reasons are observable.
@@ -19,7 +21,8 @@ describe('initBackend (in Node)', () => {
   });
 
   it('remembers the automatic choice for this device and reuses it', async () => {
-    const memory = memoryBackendMemory();
+    // The app's own store (IndexedDB, here fake-indexeddb).
+    const memory = openSettingsStore('backend-test-memory').backendMemory();
     const first = await initBackend({ wasmPaths: WASM_DIR, memory });
     const stored = (await memory.get(BACKEND_MEMORY_KEY)) as RememberedBackend;
     expect(stored.order[0]).toBe('wasm');

@@ -5,7 +5,6 @@ import {
   BACKEND_MEMORY_KEY,
   backendsToProbe,
   deviceFingerprint,
-  memoryBackendMemory,
   rankBackends,
   rememberedFor,
   type AutoRanking,
@@ -25,8 +24,8 @@ export interface BackendOptions {
   /** URL prefix (ending in '/') where the app serves tfjs-backend-wasm's .wasm files; in Node, the path of
    * node_modules/@tensorflow/tfjs-backend-wasm/dist/. Multithreaded wasm also needs cross-origin isolation. */
   wasmPaths?: string;
-  /** Where Automatic mode remembers its choice for this device (idb-keyval's {get, set}); in memory when
-   * absent, so every start probes again. */
+  /** Where Automatic mode remembers its choice for this device (idb-keyval's {get, set}); without it
+   * every start chooses again. */
   memory?: BackendMemory;
 }
 
@@ -58,8 +57,8 @@ async function initAutomatic(options: BackendOptions): Promise<BackendStatus> {
     userAgent: typeof navigator === 'undefined' ? undefined : navigator.userAgent,
     cores: typeof navigator === 'undefined' ? undefined : navigator.hardwareConcurrency,
   });
-  const memory = options.memory ?? memoryBackendMemory();
-  const remembered = rememberedFor(await memory.get(BACKEND_MEMORY_KEY).catch(() => undefined), fingerprint);
+  const memory = options.memory;
+  const remembered = memory && rememberedFor(await memory.get(BACKEND_MEMORY_KEY).catch(() => undefined), fingerprint);
   let ranking: AutoRanking;
   if (remembered) {
     ranking = { ...remembered, why: `${remembered.why}; remembered for this device since ${new Date(remembered.decidedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` };
@@ -67,7 +66,7 @@ async function initAutomatic(options: BackendOptions): Promise<BackendStatus> {
     const probes: ProbeResult[] = [];
     for (const name of backendsToProbe(facts)) probes.push(await probeOn(name, options));
     ranking = rankBackends(facts, probes);
-    await memory.set(BACKEND_MEMORY_KEY, { ...ranking, fingerprint, decidedAt: Date.now() }).catch(() => undefined);
+    await memory?.set(BACKEND_MEMORY_KEY, { ...ranking, fingerprint, decidedAt: Date.now() }).catch(() => undefined);
   }
 
   const reasons = { ...ranking.reasons };

@@ -136,14 +136,3 @@ function isRemembered(v: unknown): v is RememberedBackend {
     Object.entries(r.reasons).every(([k, reason]) => isBackendName(k) && typeof reason === 'string')
   );
 }
-
-/** A BackendMemory in memory (tests, Node, or a browser without IndexedDB). */
-export function memoryBackendMemory(): BackendMemory {
-  const entries = new Map<string, RememberedBackend>();
-  return {
-    get: async (key) => structuredClone(entries.get(key)),
-    set: async (key, value) => {
-      entries.set(key, structuredClone(value));
-    },
-  };
-}

@@ -22,7 +22,7 @@
 
 export * from './types';
 export { initBackend, type BackendOptions } from './backend';
-export { memoryBackendMemory, type BackendMemory, type RememberedBackend } from './backendChoice';
+export type { BackendMemory, RememberedBackend } from './backendChoice';
 export { loadDareModel, parseDareMetadata, ModelLoadError, type DareModel, type LoadModelOptions, type ModelLoadErrorKind } from './model';
 export { toImageTensor, type PixelSource, type RgbaPixels } from './pixels';
 export { AnytimeRunner, type EmbedAllOptions } from './runner';
