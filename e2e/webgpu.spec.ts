@@ -1,5 +1,5 @@
-// The one test on WebGPU (SwiftShader here: slow, so a tiny gallery and one query). With no backend forced
-// the app picks WebGPU; its embeddings must agree with wasm's.
+// The one test on WebGPU (SwiftShader here: slow, so a tiny gallery and one query). Automatic mode passes
+// over SwiftShader (backend-auto.spec.ts), so WebGPU is forced; its embeddings must agree with wasm's.
 import { expect, test, type Page } from '@playwright/test';
 import { addToGallery, expectReady, expectSearchDone, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
@@ -14,11 +14,11 @@ async function fileNames(page: Page): Promise<Map<string, string>> {
   return new Map(pairs);
 }
 
-test('picks WebGPU by itself, and its distances agree with wasm', async ({ page }, testInfo) => {
+test('runs on WebGPU when forced, and its distances agree with wasm', async ({ page }, testInfo) => {
   test.skip(missing !== null, `SKIPPED: ${missing}`);
   // Calibration alone takes about a minute and a half on SwiftShader.
   test.setTimeout(480_000);
-  await page.goto('/');
+  await page.goto('/?backend=webgpu');
   const adapter = await page.evaluate(async () => {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     return gpu ? (await gpu.requestAdapter()) !== null : false;

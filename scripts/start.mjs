@@ -4,42 +4,11 @@
 //
 // PORT (default 4173) and HOST (default localhost) choose where it listens.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-
-/** Direct dependencies that node_modules lacks. */
-function missingDependencies() {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
-  return names.filter((name) => !existsSync(join(ROOT, 'node_modules', name, 'package.json')));
-}
-
-function npmRun(args) {
-  console.log(`> npm ${args.join(' ')}`);
-  return spawnSync(npm, [...args, '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit', shell: process.platform === 'win32' }).status === 0;
-}
-
-function install() {
-  const missing = existsSync(join(ROOT, 'node_modules')) ? missingDependencies() : ['node_modules'];
-  if (missing.length === 0) return;
-  console.log(`Installing dependencies (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`);
-  if (npmRun(['ci'])) return;
-  // npm ci refuses a lock file that lacks entries (e.g. optional platform packages a registry mirror did
-  // not have when it was written); npm install resolves them, and --no-save leaves the lock file as it is.
-  console.log('npm ci failed; trying npm install --no-save instead.');
-  if (npmRun(['install', '--no-save'])) return;
-  console.error('Installing the dependencies failed: see the messages above.');
-  process.exit(1);
-}
+import { installDependencies, ROOT } from './install.mjs';
 
 async function main() {
-  install();
-  // Imported only now: on a fresh clone vite did not exist until install() ran.
+  installDependencies();
+  // Imported only now: on a fresh clone vite did not exist until installDependencies() ran.
   const { build, preview } = await import('vite');
   console.log('Building the app…');
   await build({ root: ROOT, logLevel: 'warn' });

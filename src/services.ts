@@ -7,7 +7,7 @@ import { browserCodec } from './app/browserCodec';
 import { EngineHost } from './app/engineHost';
 import type { Notify } from './app/notify';
 import { QueryService } from './app/queryService';
-import { createEngine, type CostStorage } from './engine';
+import { createEngine, type BackendMemory, type CostStorage } from './engine';
 import { openGalleryStore } from './gallery';
 import { SHIPPED_MODEL } from './shippedModel';
 import { downloadBlob } from './store/download';
@@ -27,10 +27,17 @@ const costStorage: CostStorage = {
   set: (key, value) => quietly(() => persistedCosts.set(key, value), undefined),
 };
 
+/** Automatic mode's choice of backend, likewise (without IndexedDB it probes again on each load). */
+const persistedChoice = settingsStorage.backendMemory();
+const backendMemory: BackendMemory = {
+  get: (key) => quietly(() => persistedChoice.get(key), undefined),
+  set: (key, value) => quietly(() => persistedChoice.set(key, value), undefined),
+};
+
 const notify: Notify = { error: reportError, note: reportNote };
 
 export const engineHost = new EngineHost(
-  (force, onProgress) => createEngine({ modelUrl: MODEL_URL, wasmPaths: WASM_PATHS, force, storage: costStorage, onProgress }),
+  (force, onProgress) => createEngine({ modelUrl: MODEL_URL, wasmPaths: WASM_PATHS, force, storage: costStorage, memory: backendMemory, onProgress }),
   notify,
 );
 

@@ -6,9 +6,10 @@
 //     modelUrl: '/models/dare-mnv2/model.json',
 //     wasmPaths: '/tfjs-wasm/',                    // folder the app serves the tfjs-backend-wasm .wasm files from
 //     storage: { get, set },                       // idb-keyval's get/set: calibrated costs survive reloads
+//     memory: { get, set },                        // the same for Automatic mode's backend choice per device
 //     onProgress: (p) => …,                        // { phase: 'backend' | 'download' | 'warmup' | 'calibrate', fraction }
 //   });
-//   engine.backend        // BackendStatus: active backend + why better ones were skipped
+//   engine.backend        // BackendStatus: active backend, why Automatic chose it, why others were not used
 //   engine.costs()        // StageCosts: calibrated ms per step on this device
 //   stageForBudget(engine.costs(), 40)             // which stage a 40 ms budget reaches
 //   const r = await engine.runner.embed(pixels, { deadlineMs: 40 });   // EmbedResult (types.ts)
@@ -21,6 +22,7 @@
 
 export * from './types';
 export { initBackend, type BackendOptions } from './backend';
+export type { BackendMemory, RememberedBackend } from './backendChoice';
 export { loadDareModel, parseDareMetadata, ModelLoadError, type DareModel, type LoadModelOptions, type ModelLoadErrorKind } from './model';
 export { toImageTensor, type PixelSource, type RgbaPixels } from './pixels';
 export { AnytimeRunner, type EmbedAllOptions } from './runner';

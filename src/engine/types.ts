@@ -5,8 +5,10 @@ export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm',
 
 export interface BackendStatus {
   active: BackendName;
-  /** Better backends that were tried and not used, with the reason (no adapter, init failed, forced…). */
+  /** Backends not used, with the reason (no adapter, software renderer, slower, init failed, forced…). */
   skipped: { name: BackendName; reason: string }[];
+  /** In Automatic mode: why this backend was chosen ("Automatic: …"); absent when forced. */
+  choice?: string;
   /** Optional detail on the active backend (WebGPU adapter, wasm SIMD/threads), for display. */
   detail?: string;
 }

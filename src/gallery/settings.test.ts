@@ -1,6 +1,9 @@
 import 'fake-indexeddb/auto';
 import { createStore, set } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
+import { initBackend } from '../engine/backend';
+import { BACKEND_MEMORY_KEY } from '../engine/backendChoice';
+import { WASM_DIR } from '../engine/node/testModel';
 import type { StageCosts } from '../engine/types';
 import { GalleryStorageError } from './errors';
 import { openSettingsStore } from './settings';
@@ -37,5 +40,15 @@ describe('openSettingsStore', () => {
     expect(await storage.get('flip')).toEqual(costs);
     expect(await s.get('flip')).toBeUndefined();
     expect(await openSettingsStore('settings-test-3').costStorage().get('flip')).toEqual(costs);
+  });
+
+  it('keeps the automatic backend choice apart from the settings, and through an engine start', async () => {
+    const memory = openSettingsStore('settings-test-4').backendMemory();
+    const status = await initBackend({ wasmPaths: WASM_DIR, memory });
+    const stored = await openSettingsStore('settings-test-4').backendMemory().get(BACKEND_MEMORY_KEY);
+    expect(stored).toMatchObject({ order: [status.active, 'cpu'] });
+    expect(await openSettingsStore('settings-test-4').get('backend')).toBeUndefined();
+    const again = await initBackend({ wasmPaths: WASM_DIR, memory: openSettingsStore('settings-test-4').backendMemory() });
+    expect(again.choice).toMatch(/remembered for this device/);
   });
 });

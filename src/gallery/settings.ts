@@ -1,6 +1,7 @@
 // Small per-device settings in their own IndexedDB database (through idb-keyval), read back with a
 // type check so a value from an older version of the app is ignored rather than trusted.
 import { createStore, get, set, type UseStore } from 'idb-keyval';
+import type { BackendMemory, RememberedBackend } from '../engine/backendChoice';
 import type { CostStorage } from '../engine/calibration';
 import { BACKEND_ORDER, type BackendName, type StageCosts } from '../engine/types';
 import { GalleryStorageError } from './errors';
@@ -12,7 +13,7 @@ const SETTINGS_STORE = 'settings';
 export interface Settings {
   /** Time budget per query in ms (Infinity is stored as is: IndexedDB clones it). */
   budgetMs: number;
-  /** Backend the user forced, or 'auto' for the best available. */
+  /** Backend the user forced, or 'auto' for the fastest on this device. */
   backend: BackendName | 'auto';
   /** Flip test-time augmentation on queries. */
   flip: boolean;
@@ -30,6 +31,8 @@ const VALID: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
 
 // Engine calibration keys are the engine's own (Calibration.storageKey); kept apart from the settings.
 const COSTS_PREFIX = 'costs:';
+// So is Automatic mode's remembered backend choice (the engine checks what it reads back).
+const BACKEND_MEMORY_PREFIX = 'backend-choice:';
 
 export interface SettingsStore {
   /** The stored value, or undefined when unset or not valid for this key. */
@@ -37,6 +40,8 @@ export interface SettingsStore {
   set<K extends SettingKey>(key: K, value: Settings[K]): Promise<void>;
   /** Storage for the engine's calibrated stage costs: pass as `createEngine({ storage })`. */
   costStorage(): CostStorage;
+  /** Where Automatic mode remembers its backend choice for this device: pass as `createEngine({ memory })`. */
+  backendMemory(): BackendMemory;
 }
 
 /** Opens (lazily) the settings database. Methods reject with a {@link GalleryStorageError} (operation
@@ -64,6 +69,10 @@ export function openSettingsStore(dbName = SETTINGS_DB): SettingsStore {
     costStorage: () => ({
       get: (key: string) => guard(() => get<unknown>(COSTS_PREFIX + key, store)),
       set: (key: string, value: StageCosts) => guard(() => set(COSTS_PREFIX + key, value, store)),
+    }),
+    backendMemory: () => ({
+      get: (key: string) => guard(() => get<unknown>(BACKEND_MEMORY_PREFIX + key, store)),
+      set: (key: string, value: RememberedBackend) => guard(() => set(BACKEND_MEMORY_PREFIX + key, value, store)),
     }),
   };
 }

@@ -1,5 +1,5 @@
-// Which backend runs the model and why the better ones were skipped; the backend selector; the model's
-// download / warm-up / calibration progress.
+// Which backend runs the model, why Automatic mode chose it and why the others were not used; the backend
+// selector; the model's download / warm-up / calibration progress.
 
 import { BACKEND_ORDER, type EngineProgress } from '../engine';
 import { useEngine } from '../store/engine';
@@ -14,7 +14,7 @@ const PHASE_LABEL: Record<EngineProgress['phase'], string> = {
 };
 
 const BACKEND_LABEL: Record<BackendChoice, string> = {
-  auto: 'Automatic (best available)',
+  auto: 'Automatic (fastest here)',
   webgpu: 'WebGPU',
   webgl: 'WebGL',
   wasm: 'WebAssembly (wasm)',
@@ -68,9 +68,14 @@ export function EnginePanel() {
         </select>
       </label>
 
+      {backend?.choice && (
+        <p className="muted" data-testid="backend-choice">
+          {backend.choice}
+        </p>
+      )}
       {backend && backend.skipped.length > 0 && (
         <div className="skipped">
-          <p>Faster backends not used:</p>
+          <p>Other backends not used:</p>
           <ul>
             {backend.skipped.map((s) => (
               <li key={s.name}>
