@@ -14,6 +14,7 @@ import {
   openGalleryStore,
   parseMarketName,
   type GalleryEntry,
+  type ImportedGallery,
   type StorageOperation,
 } from '../gallery';
 import { decodeImage } from '../input';
@@ -250,18 +251,24 @@ export const useGallery = create<GalleryState>()((set, get) => {
       }),
 
     exportGallery: () => {
-      try {
-        downloadBlob(exportGallery(get().entries), exportFileName());
-      } catch (e) {
-        reportError(`The gallery could not be exported: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      exportGallery(get().entries).then(
+        (blob) => downloadBlob(blob, exportFileName()),
+        (e: unknown) => reportError(`The gallery could not be exported: ${e instanceof Error ? e.message : String(e)}`),
+      );
     },
 
     importGallery: (file, replace) =>
       enqueue(async () => {
         set({ job: { kind: 'import', done: 0, total: 1, failed: 0 } });
         try {
-          const imported = await importGallery(file, { expectedModelId: indexEngine?.model.modelId });
+          let imported: ImportedGallery;
+          try {
+            imported = await importGallery(file, { expectedModelId: indexEngine?.model.modelId });
+          } catch (e) {
+            // Refused as a whole before anything was touched.
+            reportError(`${file.name} was not imported, the gallery is unchanged: ${e instanceof Error ? e.message : String(e)}`);
+            return;
+          }
           const n = imported.entries.length;
           if (imported.foreignModelEntries > 0) {
             reportNote(`${file.name}: ${imported.foreignModelEntries} of ${n} entries were embedded by another model; they are embedded again from their thumbnails.`);
