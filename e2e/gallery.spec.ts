@@ -1,4 +1,5 @@
 // Managing the gallery: deleting one entry or all (with undo), export to one file and import it back.
+import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { addToGallery, openApp, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
@@ -82,4 +83,65 @@ test('exports the gallery to one file and imports it back, embeddings intact', a
   await expect(page.getByTestId('gallery-count')).toHaveText('6');
   await page.reload();
   await expect(page.getByTestId('gallery-count')).toHaveText('6');
+});
+
+test('a gallery file damaged after export is refused as a whole, also with "replace" checked; the gallery stays as it was', async ({ page }, testInfo) => {
+  await openApp(page);
+  await addToGallery(page, set!.gallery, 6);
+  await setBudget(page, 'max');
+  const query = set!.queries.get(set!.identities[0])!;
+  await search(page, query);
+  const before = await stageLists(page);
+  const ids = await page.getByTestId('gallery-item').evaluateAll((els) => els.map((e) => `${(e as HTMLElement).dataset.id}:${(e as HTMLElement).dataset.identity}`));
+
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('gallery-export').click();
+  const bytes = new Uint8Array(fs.readFileSync(await (await downloading).path()));
+
+  // The real model's embeddings as written: their distance from unit norm, against the import's 1e-5.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(12, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(48, 48 + headerLength))) as { dim: number; entries: { thumbnailBytes: number }[] };
+  const floatsAt = 48 + headerLength;
+  let worst = 0;
+  for (let v = 0; v < header.entries.length * 5; v++) {
+    let sum = 0;
+    for (let j = 0; j < header.dim; j++) sum += view.getFloat32(floatsAt + (v * header.dim + j) * 4, true) ** 2;
+    worst = Math.max(worst, Math.abs(Math.sqrt(sum) - 1));
+  }
+  console.log(`largest |norm − 1| of the ${header.entries.length * 5} exported embeddings: ${worst.toExponential(2)}`);
+
+  // Damage the payload, header intact: one low-order embedding byte and one byte inside the thumbnail of
+  // every other entry (3 of 6), changes no per-value check could see.
+  let thumbAt = floatsAt + header.entries.length * 5 * header.dim * 4;
+  header.entries.forEach((e, i) => {
+    if (i % 2 === 0) {
+      bytes[floatsAt + i * 5 * header.dim * 4 + 40] ^= 0x01;
+      bytes[thumbAt + Math.floor(e.thumbnailBytes / 2)] ^= 0x55;
+    }
+    thumbAt += e.thumbnailBytes;
+  });
+  const damaged = testInfo.outputPath('damaged.reidgallery');
+  fs.writeFileSync(damaged, bytes);
+
+  await page.getByTestId('gallery-import-replace').check();
+  await page.getByTestId('gallery-import').setInputFiles(damaged);
+  await expect(page.getByTestId('error')).toContainText(
+    'damaged.reidgallery was not imported, the gallery is unchanged: "damaged.reidgallery" is damaged: its contents do not match the SHA-256 checksum',
+  );
+  await expect(page.getByTestId('gallery-progress')).toHaveCount(0);
+  const idsNow = () => page.getByTestId('gallery-item').evaluateAll((els) => els.map((e) => `${(e as HTMLElement).dataset.id}:${(e as HTMLElement).dataset.identity}`));
+  expect(await idsNow()).toEqual(ids);
+
+  // Kept in IndexedDB too, embeddings and all: after a reload the same query ranks the same entries identically.
+  await page.reload();
+  await expect(page.getByTestId('model-status')).toContainText('ready', { timeout: 60_000 });
+  await expect(page.getByTestId('gallery-count')).toHaveText('6');
+  expect(await idsNow()).toEqual(ids);
+  await search(page, query);
+  const after = await stageLists(page);
+  for (const stage of ['1', '2', '3', '4', 'fused']) {
+    expect(after[stage].map((r) => r.id)).toEqual(before[stage].map((r) => r.id));
+    after[stage].forEach((r, i) => expect(r.distance).toBeCloseTo(before[stage][i].distance, 5));
+  }
 });

@@ -6,7 +6,7 @@
 // gallery for this tab, are counted as unsaved, and can still be exported.
 
 import { GalleryIndex, stageKey, type Engine, type Match, type RgbaPixels, type StageKey } from '../engine';
-import { exportFileName, exportGallery, GalleryStorageError, importGallery, type GalleryEntry, type GalleryStore, type StorageOperation } from '../gallery';
+import { exportFileName, exportGallery, GalleryStorageError, importGallery, type GalleryEntry, type GalleryStore, type ImportedGallery, type StorageOperation } from '../gallery';
 import { labelOf, nameImage, UNNAMED_MESSAGE } from '../protocol';
 import type { GalleryView } from '../webcam/pipeline';
 import { GALLERY } from '../config';
@@ -200,9 +200,10 @@ export class GallerySession extends Observable<GallerySessionState> {
     });
   }
 
-  exportFile(): void {
+  /** Writes the gallery file (async: its checksum hashes the thumbnails) and hands it to the download. */
+  async exportFile(): Promise<void> {
     try {
-      this.deps.download(exportGallery(this.state.entries), exportFileName());
+      this.deps.download(await exportGallery(this.state.entries), exportFileName());
     } catch (e) {
       this.deps.notify.error(`The gallery could not be exported: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -213,7 +214,14 @@ export class GallerySession extends Observable<GallerySessionState> {
     return this.enqueue(async () => {
       this.update({ job: { kind: 'import', done: 0, total: 1, failed: 0 } });
       try {
-        const imported = await importGallery(file, { expectedModelId: this.indexEngine?.model.modelId });
+        let imported: ImportedGallery;
+        try {
+          imported = await importGallery(file, { expectedModelId: this.indexEngine?.model.modelId });
+        } catch (e) {
+          // Refused as a whole before anything was touched.
+          this.deps.notify.error(`${file.name} was not imported, the gallery is unchanged: ${e instanceof Error ? e.message : String(e)}`);
+          return;
+        }
         const n = imported.entries.length;
         if (imported.foreignModelEntries > 0) {
           this.deps.notify.note(`${file.name}: ${imported.foreignModelEntries} of ${n} entries were embedded by another model; they are embedded again from their thumbnails.`);

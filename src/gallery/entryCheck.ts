@@ -1,11 +1,15 @@
 // Shape checks for gallery entries: what comes out of IndexedDB or an import file is not trusted.
 import { STAGE_KEYS } from '../engine/stages';
+import type { GalleryEntry } from './types';
 
 // The stage vocabulary is defined once, in src/engine/stages.ts; re-exported for the gallery's modules.
 export { STAGE_KEYS };
 
-// L2-normalised float32 vectors have norm 1 up to rounding; the engine maps a zero vector to zero.
-const NORM_TOLERANCE = 1e-3;
+// Every embedding the app stores went through l2Normalise (engine/vectors.ts), which scales in double
+// precision and rounds each value to float32 once: a relative error of at most 2^-24 per value, so the norm
+// is 1 within ~6e-8 whatever the backend or the model's precision (a zero vector stays zero). 1e-5 leaves a
+// 100-fold margin and still catches damage that moves a typical value (≈ 1/√128) by more than ~1e-4.
+const NORM_TOLERANCE = 1e-5;
 
 /** What is wrong with one embedding, or null. `dim`, when given, is the length every embedding must have. */
 export function embeddingProblem(v: unknown, dim?: number): string | null {
@@ -22,17 +26,43 @@ export function embeddingProblem(v: unknown, dim?: number): string | null {
   return null;
 }
 
+/** The fields of an entry that travel as they are, in IndexedDB and in the export file's header. */
+export type EntryFields = Omit<GalleryEntry, 'thumbnail' | 'embeddings' | 'modelId'>;
+
+/** What is wrong with each field's value, or null. The type demands a check for every field of
+ * EntryFields, so a field added to GalleryEntry is checked (and exported and imported) once it is listed here. */
+const FIELD_PROBLEMS: { [K in keyof EntryFields]-?: (v: unknown) => string | null } = {
+  id: (v) => (typeof v === 'string' && v !== '' ? null : 'has no id'),
+  identity: (v) => (typeof v === 'string' && v.trim() !== '' ? null : 'has no identity'),
+  camera: (v) => (v === null || (Number.isInteger(v) && (v as number) >= 0) ? null : 'has an invalid camera'),
+  fileName: (v) => (typeof v === 'string' ? null : 'has no file name'),
+  addedAt: (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'has no valid addedAt time'),
+};
+
+export const ENTRY_FIELDS = Object.keys(FIELD_PROBLEMS) as (keyof EntryFields)[];
+
+/** What is wrong with the EntryFields of a record, or null (the first problem, in ENTRY_FIELDS order). */
+export function fieldsProblem(e: Record<string, unknown>): string | null {
+  for (const field of ENTRY_FIELDS) {
+    const problem = FIELD_PROBLEMS[field](e[field]);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/** Just the EntryFields of an entry (or of a record that passed fieldsProblem). */
+export function entryFields(e: EntryFields): EntryFields {
+  return Object.fromEntries(ENTRY_FIELDS.map((field) => [field, e[field]])) as unknown as EntryFields;
+}
+
 /** What is wrong with a record that should be a GalleryEntry, or null. Embeddings must all have the same
  * length (`dim` when given). */
 export function entryProblem(value: unknown, dim?: number): string | null {
   if (typeof value !== 'object' || value === null) return 'is not an object';
   const e = value as Record<string, unknown>;
-  if (typeof e.id !== 'string' || e.id === '') return 'has no id';
-  if (typeof e.identity !== 'string' || e.identity.trim() === '') return 'has no identity';
-  if (e.camera !== null && !(Number.isInteger(e.camera) && (e.camera as number) >= 0)) return 'has an invalid camera';
-  if (typeof e.fileName !== 'string') return 'has no file name';
+  const problem = fieldsProblem(e);
+  if (problem) return problem;
   if (typeof e.modelId !== 'string' || e.modelId === '') return 'has no model id';
-  if (typeof e.addedAt !== 'number' || !Number.isFinite(e.addedAt)) return 'has no valid addedAt time';
   if (!(e.thumbnail instanceof Blob)) return 'has no thumbnail Blob';
   if (typeof e.embeddings !== 'object' || e.embeddings === null) return 'has no embeddings';
   const embeddings = e.embeddings as Record<string, unknown>;

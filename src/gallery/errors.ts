@@ -70,12 +70,14 @@ function isUnavailable(e: unknown, name: string | undefined): boolean {
   return e instanceof ReferenceError && /indexedDB/.test(e.message);
 }
 
-export type GalleryFileErrorKind = 'not-gallery' | 'unsupported-version' | 'truncated' | 'invalid';
+export type GalleryFileErrorKind = 'not-gallery' | 'unsupported-version' | 'truncated' | 'damaged' | 'invalid' | 'unavailable';
 
 /** An import file was refused. `kind`: 'not-gallery' (some other file), 'unsupported-version' (a gallery
- * file of a version this app cannot read), 'truncated' (shorter than its header says), 'invalid' (the
- * content breaks the format: bad fields, wrong embedding lengths, NaN, duplicate ids…). `message` names
- * the file and what is wrong (with the entry id where there is one). Nothing is imported. */
+ * file of a version this app cannot read), 'truncated' (shorter than its header says), 'damaged' (its
+ * checksum does not match its bytes), 'invalid' (the content breaks the format: bad fields, wrong embedding
+ * lengths, NaN, unnormalised embeddings, damaged thumbnails, duplicate ids…), 'unavailable' (the browser
+ * offers no SHA-256 here, so the file can be neither checked nor written). `message` names the file and
+ * what is wrong (with the entry id where there is one). Nothing is imported. */
 export class GalleryFileError extends Error {
   override readonly name = 'GalleryFileError';
   constructor(

@@ -2,25 +2,34 @@
 //
 // Layout (integers little-endian):
 //   bytes 0–7    "AREIDGAL"                                   signature
-//   bytes 8–11   u32 version (1)
+//   bytes 8–11   u32 version (2; version 1 files are still read)
 //   bytes 12–15  u32 H: length of the header
+//   bytes 16–47  SHA-256 of everything after it (version 2 only; version 1 has no such field)
 //   H bytes      UTF-8 JSON header (see FileHeader), space-padded to a multiple of 4
 //   N·5·dim·4    float32 embeddings: entry by entry, stages 1, 2, 3, 4, fused
 //   Σ sizes      the thumbnails' bytes, entry by entry
 //
-// Binary rather than JSON with base64: 25% smaller, writing is a Blob of parts (thumbnails are not even
-// read), and reading never builds one giant string (V8 caps strings at ~512 MiB, which a base64 JSON of
-// ~50k entries would reach). The header stays readable (`head -c 4000 file`).
+// Binary rather than JSON with base64: 25% smaller, and reading never builds one giant string (V8 caps
+// strings at ~512 MiB, which a base64 JSON of ~50k entries would reach). The header stays readable
+// (`tail -c +49 file | head -c 4000`). The checksum covers the header and the payload, so any changed, lost
+// or added byte after the preamble is caught, including damage the per-value checks cannot see (a low
+// mantissa bit of an embedding, a byte inside a thumbnail's scan data). SHA-256 because WebCrypto
+// (`crypto.subtle`) has it in every browser (in a secure context, which the app needs anyway for its
+// service worker and the camera) and in Node, with no code of ours.
 import { sniffImageType } from '../input/sniff';
-import { embeddingProblem, entryProblem, STAGE_KEYS } from './entryCheck';
+import { embeddingProblem, entryFields, entryProblem, fieldsProblem, STAGE_KEYS, type EntryFields } from './entryCheck';
 import { GalleryFileError } from './errors';
 import type { GalleryEntry } from './types';
 import type { StageKey } from '../engine/types';
 
 export const GALLERY_FILE_SIGNATURE = 'AREIDGAL';
-export const GALLERY_FILE_VERSION = 1;
+export const GALLERY_FILE_VERSION = 2;
 export const GALLERY_FILE_EXTENSION = '.reidgallery';
-const PREAMBLE = 16;
+/** Versions importGallery reads, with the length of their preamble (signature, version, header length, and
+ * from version 2 the checksum). */
+const PREAMBLE: Readonly<Record<number, number>> = { 1: 16, 2: 48 };
+const CHECKSUM_AT = 16;
+const CHECKSUM_BYTES = 32;
 
 interface FileHeader {
   format: 'anytime-reid-gallery';
@@ -34,12 +43,8 @@ interface FileHeader {
   entries: FileEntry[];
 }
 
-interface FileEntry {
-  id: string;
-  identity: string;
-  camera: number | null;
-  fileName: string;
-  addedAt: number;
+/** An entry's EntryFields as they are, plus where its model id and thumbnail are. */
+interface FileEntry extends EntryFields {
   model: number;
   thumbnailType: string;
   thumbnailBytes: number;
@@ -61,16 +66,13 @@ export function exportFileName(now = new Date()): string {
   return `anytime-reid-gallery-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}${GALLERY_FILE_EXTENSION}`;
 }
 
-/** The whole gallery as one file (synchronous: thumbnails are referenced, not read). Throws a
- * GalleryFileError ('invalid') if an entry is malformed or embedding lengths differ, so a file that
- * could not be imported again is never written. */
-export function exportGallery(entries: readonly GalleryEntry[], exportedAt = Date.now()): Blob {
+/** The whole gallery as one file. Rejects with a GalleryFileError ('invalid') if an entry is malformed or
+ * embedding lengths differ, so a file that could not be imported again is never written. */
+export async function exportGallery(entries: readonly GalleryEntry[], exportedAt = Date.now()): Promise<Blob> {
   const dim = entries.length > 0 ? (entries[0].embeddings['1']?.length ?? 0) : 0;
   const modelIds: string[] = [];
   const fileEntries: FileEntry[] = [];
   const seen = new Set<string>();
-  const floats = new Float32Array(entries.length * STAGE_KEYS.length * dim);
-  const view = new DataView(floats.buffer);
   entries.forEach((e, i) => {
     const problem = entryProblem(e, dim);
     if (problem) throw new GalleryFileError('invalid', `Cannot export: entry ${i} (id "${String(e.id)}") ${problem}.`);
@@ -78,34 +80,40 @@ export function exportGallery(entries: readonly GalleryEntry[], exportedAt = Dat
     seen.add(e.id);
     let model = modelIds.indexOf(e.modelId);
     if (model < 0) model = modelIds.push(e.modelId) - 1;
-    fileEntries.push({
-      id: e.id,
-      identity: e.identity,
-      camera: e.camera,
-      fileName: e.fileName,
-      addedAt: e.addedAt,
-      model,
-      thumbnailType: e.thumbnail.type || 'image/jpeg',
-      thumbnailBytes: e.thumbnail.size,
-    });
+    fileEntries.push({ ...entryFields(e), model, thumbnailType: e.thumbnail.type || 'image/jpeg', thumbnailBytes: e.thumbnail.size });
+  });
+  const header: FileHeader = { format: 'anytime-reid-gallery', exportedAt, modelIds, dim, stages: [...STAGE_KEYS], entries: fileEntries };
+  const json = JSON.stringify(header);
+  const headerBytes = new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
+  const thumbnails = await Promise.all(entries.map(async (e) => new Uint8Array(await e.thumbnail.arrayBuffer())));
+
+  const preamble = PREAMBLE[GALLERY_FILE_VERSION];
+  const floatsAt = preamble + headerBytes.length;
+  const thumbsAt = floatsAt + entries.length * STAGE_KEYS.length * dim * 4;
+  const bytes = new Uint8Array(thumbnails.reduce((n, t) => n + t.length, thumbsAt));
+  const view = new DataView(bytes.buffer);
+  bytes.set(new TextEncoder().encode(GALLERY_FILE_SIGNATURE), 0);
+  view.setUint32(8, GALLERY_FILE_VERSION, true);
+  view.setUint32(12, headerBytes.length, true);
+  bytes.set(headerBytes, preamble);
+  entries.forEach((e, i) => {
     STAGE_KEYS.forEach((key, s) => {
-      const base = ((i * STAGE_KEYS.length + s) * dim) * 4;
+      const base = floatsAt + (i * STAGE_KEYS.length + s) * dim * 4;
       e.embeddings[key].forEach((x, j) => view.setFloat32(base + j * 4, x, true));
     });
   });
-  const header: FileHeader = { format: 'anytime-reid-gallery', exportedAt, modelIds, dim, stages: [...STAGE_KEYS], entries: fileEntries };
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  if (json.length % 4 !== 0) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(4 - (json.length % 4)));
-  const preamble = new Uint8Array(PREAMBLE);
-  preamble.set(new TextEncoder().encode(GALLERY_FILE_SIGNATURE), 0);
-  const pv = new DataView(preamble.buffer);
-  pv.setUint32(8, GALLERY_FILE_VERSION, true);
-  pv.setUint32(12, json.length, true);
-  return new Blob([preamble, json, floats, ...entries.map((e) => e.thumbnail)], { type: 'application/octet-stream' });
+  let at = thumbsAt;
+  for (const t of thumbnails) {
+    bytes.set(t, at);
+    at += t.length;
+  }
+  bytes.set(await sha256(bytes.subarray(CHECKSUM_AT + CHECKSUM_BYTES)), CHECKSUM_AT);
+  return new Blob([bytes], { type: 'application/octet-stream' });
 }
 
 /** Reads and checks a gallery file. Rejects with a GalleryFileError whose message names the file and
- * what is wrong (nothing is imported then). A model mismatch is not an error: see foreignModelEntries. */
+ * what is wrong: then nothing is imported, the file is refused as a whole. A model mismatch is not an
+ * error: see foreignModelEntries. */
 export async function importGallery(file: Blob, options: { expectedModelId?: string } = {}): Promise<ImportedGallery> {
   const name = file instanceof File && file.name ? `"${file.name}"` : 'The file';
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -117,34 +125,47 @@ export async function importGallery(file: Blob, options: { expectedModelId?: str
   const head = bytes.subarray(0, signature.length);
   if (bytes.length === 0) fail('not-gallery', 'is empty: it is not an anytime-reid gallery file.');
   if (!head.every((b, i) => b === signature[i])) fail('not-gallery', `is not an anytime-reid gallery file (it does not start with ${GALLERY_FILE_SIGNATURE}).`);
-  if (bytes.length < PREAMBLE) fail('truncated', `is truncated: it ends after ${bytes.length} bytes, inside the file preamble.`);
+  if (bytes.length < 12) fail('truncated', `is truncated: it ends after ${bytes.length} bytes, inside the file preamble.`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== GALLERY_FILE_VERSION) {
-    fail('unsupported-version', `is a version ${version} gallery file; this app reads version ${GALLERY_FILE_VERSION} only.`);
+  const preamble = PREAMBLE[version];
+  if (preamble === undefined) {
+    fail('unsupported-version', `is a version ${version} gallery file; this app reads versions ${Object.keys(PREAMBLE).join(' and ')}.`);
   }
+  if (bytes.length < preamble) fail('truncated', `is truncated: it ends after ${bytes.length} bytes, inside the file preamble.`);
   const headerBytes = dv.getUint32(12, true);
-  if (bytes.length < PREAMBLE + headerBytes) fail('truncated', `is truncated: its header needs ${PREAMBLE + headerBytes} bytes but the file has ${bytes.length}.`);
+  if (bytes.length < preamble + headerBytes) fail('truncated', `is truncated: its header needs ${preamble + headerBytes} bytes but the file has ${bytes.length}.`);
 
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + headerBytes)));
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(preamble, preamble + headerBytes)));
   } catch {
-    return fail('invalid', 'has a damaged header (not valid UTF-8 JSON).');
+    parsed = undefined;
   }
+  // The length the header describes, when it can be read: a wrong length is worth saying as such.
+  const floatsAt = preamble + headerBytes;
+  const described = describedLength(parsed, floatsAt);
+  if (described !== null && bytes.length < described.total) {
+    fail('truncated', `is truncated: its header describes ${described.entries} entries in ${described.total} bytes but the file has ${bytes.length}.`);
+  }
+  if (described !== null && bytes.length > described.total) {
+    fail('invalid', `has ${bytes.length - described.total} unexpected bytes after its last entry: the file is damaged.`);
+  }
+  if (version >= 2) {
+    const stored = bytes.subarray(CHECKSUM_AT, CHECKSUM_AT + CHECKSUM_BYTES);
+    const actual = await sha256(bytes.subarray(CHECKSUM_AT + CHECKSUM_BYTES));
+    if (!actual.every((b, i) => b === stored[i])) {
+      fail('damaged', 'is damaged: its contents do not match the SHA-256 checksum written when it was exported (bytes were changed after the export).');
+    }
+  }
+  if (parsed === undefined) return fail('invalid', 'has a damaged header (not valid UTF-8 JSON).');
   const header = checkHeader(parsed, (what) => fail('invalid', what));
+  if (described === null) return fail('invalid', 'has a damaged header.');
 
-  const n = header.entries.length;
   const dim = header.dim;
-  const floatsAt = PREAMBLE + headerBytes;
-  const thumbsAt = floatsAt + n * STAGE_KEYS.length * dim * 4;
-  const total = header.entries.reduce((sum, e) => sum + e.thumbnailBytes, thumbsAt);
-  if (bytes.length < total) fail('truncated', `is truncated: its header describes ${n} entries in ${total} bytes but the file has ${bytes.length}.`);
-  if (bytes.length > total) fail('invalid', `has ${bytes.length - total} unexpected bytes after its last entry: the file is damaged.`);
-
   const entries: GalleryEntry[] = [];
   let foreignModelEntries = 0;
-  let thumbAt = thumbsAt;
+  let thumbAt = described.thumbsAt;
   header.entries.forEach((fe, i) => {
     const label = `entry ${i} (id "${fe.id}")`;
     const embeddings = {} as Record<StageKey, Float32Array>;
@@ -158,22 +179,44 @@ export async function importGallery(file: Blob, options: { expectedModelId?: str
     });
     const thumb = bytes.slice(thumbAt, thumbAt + fe.thumbnailBytes);
     thumbAt += fe.thumbnailBytes;
-    const sniffed = sniffImageType(thumb);
-    if (sniffed === null || sniffed.mime !== fe.thumbnailType) fail('invalid', `has a damaged thumbnail: ${label} does not hold valid ${fe.thumbnailType} data.`);
+    const problem = thumbnailProblem(thumb, fe.thumbnailType);
+    if (problem) fail('invalid', `has a damaged thumbnail: ${label} ${problem}.`);
     const modelId = header.modelIds[fe.model];
     if (options.expectedModelId !== undefined && modelId !== options.expectedModelId) foreignModelEntries++;
-    entries.push({
-      id: fe.id,
-      identity: fe.identity,
-      camera: fe.camera,
-      fileName: fe.fileName,
-      thumbnail: new Blob([thumb], { type: fe.thumbnailType }),
-      embeddings,
-      modelId,
-      addedAt: fe.addedAt,
-    });
+    entries.push({ ...entryFields(fe), thumbnail: new Blob([thumb], { type: fe.thumbnailType }), embeddings, modelId });
   });
   return { entries, exportedAt: header.exportedAt, modelIds: header.modelIds, foreignModelEntries };
+}
+
+async function sha256(data: Uint8Array): Promise<Uint8Array> {
+  if (globalThis.crypto?.subtle === undefined) {
+    throw new GalleryFileError('unavailable', 'Gallery files cannot be checked or written here: this page is not in a secure context (https or localhost), so the browser offers no SHA-256 (crypto.subtle).');
+  }
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
+}
+
+/** Where the thumbnails start and where the file ends, by a header's counts and sizes; null when the header
+ * is not shaped enough to say. */
+function describedLength(header: unknown, floatsAt: number): { entries: number; thumbsAt: number; total: number } | null {
+  if (typeof header !== 'object' || header === null) return null;
+  const { dim, entries } = header as { dim?: unknown; entries?: unknown };
+  if (!Number.isInteger(dim) || (dim as number) < 0 || !Array.isArray(entries) || (dim === 0 && entries.length > 0)) return null;
+  const sizes = entries.map((e: unknown) => (typeof e === 'object' && e !== null ? (e as { thumbnailBytes?: unknown }).thumbnailBytes : undefined));
+  if (!sizes.every((b) => Number.isInteger(b) && (b as number) > 0)) return null;
+  const thumbsAt = floatsAt + entries.length * STAGE_KEYS.length * (dim as number) * 4;
+  return { entries: entries.length, thumbsAt, total: (sizes as number[]).reduce((sum, b) => sum + b, thumbsAt) };
+}
+
+/** What is wrong with a thumbnail's bytes, or null. Short of decoding: the format its first bytes say must
+ * be the declared one, and a JPEG must end with its end-of-image marker and a PNG with its IEND chunk, so a
+ * thumbnail cut short or overwritten at either end is caught (the checksum catches the rest). */
+function thumbnailProblem(b: Uint8Array, type: string): string | null {
+  const sniffed = sniffImageType(b);
+  if (sniffed === null || sniffed.mime !== type) return `does not hold valid ${type} data`;
+  const endsWith = (tail: readonly number[]) => tail.every((x, i) => b[b.length - tail.length + i] === x);
+  if (sniffed.format === 'jpeg' && !endsWith([0xff, 0xd9])) return 'is a JPEG without its end-of-image marker (cut short or overwritten)';
+  if (sniffed.format === 'png' && !endsWith([0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82])) return 'is a PNG without its IEND chunk (cut short or overwritten)';
+  return null;
 }
 
 function checkHeader(value: unknown, fail: (what: string) => never): FileHeader {
@@ -199,10 +242,8 @@ function checkHeader(value: unknown, fail: (what: string) => never): FileHeader 
     if (typeof e.id !== 'string' || e.id === '') bad('has no id');
     if (seen.has(e.id as string)) fail(`has a duplicate id: "${String(e.id)}" appears more than once.`);
     seen.add(e.id as string);
-    if (typeof e.identity !== 'string' || e.identity.trim() === '') bad('has no identity');
-    if (e.camera !== null && !(Number.isInteger(e.camera) && (e.camera as number) >= 0)) bad(`has an invalid camera ${JSON.stringify(e.camera)}`);
-    if (typeof e.fileName !== 'string') bad('has no file name');
-    if (typeof e.addedAt !== 'number' || !Number.isFinite(e.addedAt)) bad('has no valid addedAt time');
+    const problem = fieldsProblem(e);
+    if (problem) bad(problem);
     if (!(Number.isInteger(e.model) && (e.model as number) >= 0 && (e.model as number) < modelIds.length)) bad(`refers to model ${JSON.stringify(e.model)}, which the header does not list`);
     if (typeof e.thumbnailType !== 'string' || !e.thumbnailType.startsWith('image/')) bad('has no image type for its thumbnail');
     if (!(Number.isInteger(e.thumbnailBytes) && (e.thumbnailBytes as number) > 0)) bad(`has an invalid thumbnail size ${JSON.stringify(e.thumbnailBytes)}`);

@@ -7,9 +7,10 @@
 //   await gallery.remove(id); await gallery.clear(); await gallery.count();
 //   // every failure is a GalleryStorageError: e.kind 'quota' | 'unavailable' | 'invalid' | 'unknown', e.message for the user
 //
-//   const blob = exportGallery(entries);                          // download as exportFileName()
+//   const blob = await exportGallery(entries);                    // download as exportFileName(); SHA-256 over its contents
 //   const imported = await importGallery(file, { expectedModelId: engine.model.modelId });
-//   // GalleryFileError (e.kind 'not-gallery' | 'unsupported-version' | 'truncated' | 'invalid') when refused;
+//   // GalleryFileError (e.kind 'not-gallery' | 'unsupported-version' | 'truncated' | 'damaged' | 'invalid' | 'unavailable')
+//   // when refused, as a whole;
 //   // imported.foreignModelEntries > 0: warn, their embeddings come from another model (re-embed from thumbnails)
 //   await gallery.replaceAll(imported.entries);                   // or addMany to merge
 //
