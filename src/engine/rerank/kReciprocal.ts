@@ -58,7 +58,9 @@ export interface PreparedGallery {
 export interface QueryRerank {
   /** Re-ranked distance to every gallery entry, in gallery order. */
   distances: Float32Array;
-  /** Rows whose V' was recomputed for this query (including the query's own). */
+  /** Rows whose V, and rows whose V' (V after the k2 expansion), were recomputed for this query
+   * (including the query's own): the rest came from the cache. */
+  recomputedV: number;
   recomputedRows: number;
   /** Gallery columns whose normaliser the query changed. */
   outlierColumns: number;
@@ -315,7 +317,7 @@ export function rerankQuery(g: PreparedGallery, query: Float32Array): QueryReran
   const { size, dim, width, knn, knnD2, matrix, norms, maxD2 } = g;
   const { k1, k2, lambda } = g.params;
   if (query.length !== dim) throw new Error(`query must have ${dim} values, got ${query.length}`);
-  if (size === 0) return { distances: new Float32Array(0), recomputedRows: 0, outlierColumns: 0 };
+  if (size === 0) return { distances: new Float32Array(0), recomputedV: 0, recomputedRows: 0, outlierColumns: 0 };
   const q = size; // the query's index in the joint set
   const n = size + 1;
   const qNorm = squaredNorms(query, dim)[0];
@@ -367,41 +369,51 @@ export function rerankQuery(g: PreparedGallery, query: Float32Array): QueryReran
     }
   }
 
-  // Rows whose V may differ. Row i's V reads the full lists of i and of its list N(i), and the first
-  // half + 1 entries of the lists of N(i)'s members' first half + 1 entries (the candidates' reciprocal
-  // sets), with the normalisers of the entries it meets. So: Y = rows whose full list changed, outlier
-  // columns, and rows whose first half + 1 entries meet a changed prefix or an outlier; then V is stale
-  // for Y and for every row whose (unchanged) list meets Y.
-  const half = roundHalfEven(k1 / 2);
-  const full = new Uint8Array(n);
-  const prefix = new Uint8Array(n);
-  for (const [i, at] of changedAt) {
-    full[i] = 1;
-    if (at <= half) prefix[i] = 1;
-  }
-  for (const j of outliers) full[j] = prefix[j] = 1;
-  const meets = (marks: Uint8Array, length: number, into: Uint8Array) => {
-    const upTo = Math.min(length, width);
-    for (let i = 0; i < size; i++) {
-      if (into[i] || changed.has(i)) continue;
-      for (let t = i * width; t < i * width + upTo; t++)
-        if (marks[knn[t]]) {
-          into[i] = 1;
-          break;
-        }
-    }
-  };
-  const y = full.slice();
-  meets(prefix, half + 1, y);
-  const vStale = y.slice();
-  meets(y, width, vStale);
-
   // The joint lists, flat: the cached ones (every row has jointWidth entries: a gallery smaller than
   // k1 + 1 gets the query appended to every row, so all its rows are in `changed`).
   const flat = new Int32Array(n * jointWidth);
   if (width === jointWidth) flat.set(knn);
   for (const [i, list] of changed) flat.set(list, i * jointWidth);
   const ranks = (i: number) => flat.subarray(i * jointWidth, (i + 1) * jointWidth);
+  // Rows whose V may differ. R(i, k) (kReciprocal) reads which entries are in i's first k + 1, and
+  // whether i is in the first k + 1 of each of those; so it changes only for a row whose own first k + 1
+  // changed as a set, or for an entry that entered or left the first k + 1 of a row it lists. V[i] reads
+  // R(i, k1), R(c, half) for c in its list, and the normalisers of what they hold (outlier columns).
+  const half = roundHalfEven(k1 / 2);
+  const fullK = Math.min(k1 + 1, jointWidth);
+  const halfK = Math.min(half + 1, jointWidth);
+  const fullStale = new Uint8Array(n);
+  const halfStale = new Uint8Array(n);
+  for (const [f, next] of changed) {
+    const old = f < size ? knn.subarray(f * width, (f + 1) * width) : new Int32Array(0);
+    for (const [k, stale] of [[fullK, fullStale], [halfK, halfStale]] as const) {
+      const before = old.subarray(0, k);
+      const after = next.subarray(0, k);
+      for (const x of [...before.filter((e) => !after.includes(e)), ...after.filter((e) => !before.includes(e))]) {
+        stale[f] = 1;
+        if (listed(flat, x * jointWidth, k, f)) stale[x] = 1;
+      }
+    }
+  }
+  const vStale = fullStale.slice();
+  const lists = (marks: Uint8Array, k: number, into: Uint8Array) => {
+    for (let i = 0; i < n; i++)
+      if (!into[i])
+        for (let t = i * jointWidth; t < i * jointWidth + k; t++)
+          if (marks[flat[t]]) {
+            into[i] = 1;
+            break;
+          }
+  };
+  lists(halfStale, fullK, vStale);
+  if (outliers.length > 0) {
+    const outlier = new Uint8Array(n);
+    for (const j of outliers) outlier[j] = 1;
+    const near = outlier.slice();
+    lists(outlier, halfK, near);
+    lists(near, fullK, vStale);
+  }
+
   const view: JointView = {
     ranks: flat,
     stride: jointWidth,
@@ -457,5 +469,5 @@ export function rerankQuery(g: PreparedGallery, query: Float32Array): QueryReran
     const jaccard = 1 - shared[j] / (2 - shared[j]);
     distances[j] = jaccard * (1 - lambda) + value(dq[j], j) * lambda;
   }
-  return { distances, recomputedRows: newExp.size, outlierColumns: outliers.length };
+  return { distances, recomputedV: newV.size, recomputedRows: newExp.size, outlierColumns: outliers.length };
 }

@@ -1,6 +1,11 @@
 // The gallery's neighbour structure for re-ranking (see kReciprocal.ts) from TF.js matMuls on the active
-// backend: the G×G squared distances are made and reduced a block of rows at a time, so only the column
-// maxima and each row's k1 + 1 nearest indices come back (never the G×G matrix).
+// backend, a block of rows at a time, so only the column maxima and each row's k1 + 1 nearest indices
+// come back (never the G×G matrix).
+//
+// Squared distances come straight out of one matMul of augmented rows, [a, ‖a‖², 1] · [−2b, 1, ‖b‖²] =
+// ‖a‖² + ‖b‖² − 2a·b (as training/dare/metrics.euclidean, squared); scaling the right-hand rows by
+// −1 / max_i d²(i, b) turns the second pass's product into the negated normalised distances topk wants.
+// The right-hand side is uploaded transposed: wasm's matMul with transposeB is ~7× slower.
 import * as tf from '@tensorflow/tfjs';
 import type { GalleryNeighbours } from './kReciprocal';
 
@@ -28,37 +33,61 @@ export async function galleryNeighboursOnBackend(matrix: Float32Array, dim: numb
   const check = () => {
     if (options.cancelled?.()) throw new RerankCancelled('gallery preparation');
   };
-  const all = tf.tensor2d(matrix, [size, dim]);
-  const norms = tf.tidy(() => tf.sum(tf.square(all), 1));
-  // ‖a‖² + ‖b‖² − 2a·b, clamped at 0, as training/dare/metrics.euclidean (squared).
-  const squared = (from: number, rows: number) =>
-    tf.relu(tf.sub(tf.add(tf.reshape(tf.slice(norms, from, rows), [rows, 1]), tf.reshape(norms, [1, size])), tf.mul(2, tf.matMul(tf.slice(all, [from, 0], [rows, dim]), all, false, true))));
+  const cols = dim + 2;
+  const left = new Float32Array(size * cols);
+  const norms = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    let s = 0;
+    for (let t = 0; t < dim; t++) s += matrix[i * dim + t] * matrix[i * dim + t];
+    norms[i] = s;
+    left.set(matrix.subarray(i * dim, (i + 1) * dim), i * cols);
+    left[i * cols + dim] = s;
+    left[i * cols + dim + 1] = 1;
+  }
+  /** [cols, size]: column j = scale[j] · [−2b_j, 1, ‖b_j‖²]. */
+  const right = (scale: (j: number) => number) => {
+    const out = new Float32Array(cols * size);
+    for (let j = 0; j < size; j++) {
+      const c = scale(j);
+      for (let t = 0; t < dim; t++) out[t * size + j] = -2 * c * matrix[j * dim + t];
+      out[dim * size + j] = c;
+      out[(dim + 1) * size + j] = c * norms[j];
+    }
+    return tf.tensor2d(out, [cols, size]);
+  };
+  const rowsOf = (a: tf.Tensor2D, from: number, rows: number) => tf.slice(a, [from, 0], [rows, cols]);
+  const a = tf.tensor2d(left, [size, cols]);
   try {
     // Pass 1: the column maxima (the matrix is symmetric: row maxima).
-    for (let from = 0; from < size; from += block) {
-      check();
-      const rows = Math.min(block, size - from);
-      const max = tf.tidy(() => tf.max(squared(from, rows), 1));
-      maxD2.set((await max.data()) as Float32Array, from);
-      max.dispose();
-    }
-    // Pass 2: each row's nearest by the normalised distance.
-    const inverse = tf.tensor1d(maxD2.map((m) => (m > 0 ? 1 / m : 0)));
+    const plain = right(() => 1);
     try {
       for (let from = 0; from < size; from += block) {
         check();
         const rows = Math.min(block, size - from);
-        const idx = tf.tidy(() => tf.topk(tf.neg(tf.mul(squared(from, rows), tf.reshape(inverse, [1, size]))), width).indices);
+        const max = tf.tidy(() => tf.max(tf.matMul(rowsOf(a, from, rows), plain), 1));
+        maxD2.set((await max.data()) as Float32Array, from);
+        max.dispose();
+      }
+    } finally {
+      plain.dispose();
+    }
+    // Pass 2: each row's nearest by the normalised distance.
+    const scaled = right((j) => (maxD2[j] > 0 ? -1 / maxD2[j] : 0));
+    try {
+      for (let from = 0; from < size; from += block) {
+        check();
+        const rows = Math.min(block, size - from);
+        const idx = tf.tidy(() => tf.topk(tf.matMul(rowsOf(a, from, rows), scaled), width).indices);
         const lists = (await idx.data()) as Int32Array;
         idx.dispose();
         for (let r = 0; r < rows; r++) selfFirst(lists.subarray(r * width, (r + 1) * width), from + r);
         knn.set(lists, from * width);
       }
     } finally {
-      inverse.dispose();
+      scaled.dispose();
     }
   } finally {
-    tf.dispose([all, norms]);
+    a.dispose();
   }
   return { size, width, maxD2, knn };
 }
