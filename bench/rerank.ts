@@ -2,7 +2,8 @@
 // per query at 1k and 10k gallery entries (synthetic 128-d embeddings, `identities` of 6 views each), and,
 // when Market-1501 is there, rank-1 / mAP of the shipped model's fused embedding with and without it.
 //
-//   npm run bench:rerank                         # wasm; -- --backend webgpu, -- --queries 300, -- --sizes 1000,10000
+//   npm run bench:rerank      # wasm; -- --backend webgpu, --queries 300, --sizes 1000,10000 (--sizes '' skips them),
+//                             # --gallery N: a smaller Market gallery (the queries' identities + a seeded sample)
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,7 +14,7 @@ import { DEFAULT_RERANK_PARAMS, prepareGallery, rerankQuery, type PreparedGaller
 import { galleryNeighboursOnBackend } from '../src/engine/rerank/neighboursOnBackend';
 import { seededPermutation } from '../src/engine/stream/index';
 import { dareEmbedder, embeddingMatrix, embedMissing, EmbeddingCache } from './curves/embeddings';
-import { loadMarket, marketRoot } from './curves/market';
+import { loadMarket, marketRoot, type MarketImage } from './curves/market';
 import { scoreQuery, summarise, type QueryScore } from './curves/metrics';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '1000,10000' },
     'timing-queries': { type: 'string', default: '50' },
     queries: { type: 'string', default: '300' },
+    gallery: { type: 'string' },
     'no-market': { type: 'boolean', default: false },
   },
 });
@@ -66,6 +68,18 @@ function rerankAll(gallery: PreparedGallery, queries: Float32Array[]): { distanc
   return out;
 }
 
+/** The whole gallery, or `size` images of it: all of the queries' identities, then a seeded sample. */
+function galleryFor(all: readonly MarketImage[], queries: readonly MarketImage[], size: number): MarketImage[] {
+  if (size >= all.length) return [...all];
+  const ids = new Set(queries.map((q) => q.pid));
+  const keep = new Set(all.filter((im) => ids.has(im.pid)));
+  for (const i of seededPermutation(all.length, 1501)) {
+    if (keep.size >= size) break;
+    keep.add(all[i]);
+  }
+  return all.filter((im) => keep.has(im));
+}
+
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
@@ -91,7 +105,7 @@ function synthetic(size: number, queries: number, seed: number): { matrix: Float
 // are what they cost.
 console.log('| gallery | preparation: neighbours on backend, wall ms | preparation: sparse, wall / CPU ms | per query: wall ms median / p90 | per query: CPU ms median / p90 | rows recomputed per query: V / V\' (median) |');
 console.log('| --- | --- | --- | --- | --- | --- |');
-for (const size of args.sizes.split(',').map(Number)) {
+for (const size of args.sizes.split(',').filter(Boolean).map(Number)) {
   const { matrix, queries } = synthetic(size, Number(args['timing-queries']), size);
   const p = await prepare(matrix);
   rerankAll(p.gallery, queries.slice(0, 3)); // warm the JIT
@@ -117,10 +131,11 @@ if (args['no-market']) {
   // The same seeded query sample and embedding cache as bench:curves (an earlier run's cache is reused).
   const queryCount = Math.min(Number(args.queries), market.query.length);
   const qs = seededPermutation(market.query.length, 2018).slice(0, queryCount).sort((a, b) => a - b).map((i) => market.query[i]);
+  const gallery = galleryFor(market.gallery, qs, Number(args.gallery ?? market.gallery.length));
   const cache = await EmbeddingCache.open(join(ROOT, '.cache/curves', weightsHash), STAGE_IDS.length * DIM);
-  await embedMissing(dareEmbedder(runner), market.root, [...market.gallery, ...qs], cache, (d, n) => process.stderr.write(`\rDaRe embeddings: ${d}/${n}${d === n ? '\n' : ''}`));
+  await embedMissing(dareEmbedder(runner), market.root, [...qs, ...gallery], cache, (d, n) => process.stderr.write(`\rDaRe embeddings: ${d}/${n}${d === n ? '\n' : ''}`));
   const fused = STAGE_IDS.indexOf('fused');
-  const g = embeddingMatrix(market.gallery, cache, DIM, fused);
+  const g = embeddingMatrix(gallery, cache, DIM, fused);
   const qm = embeddingMatrix(qs, cache, DIM, fused);
   const queries = qs.map((_, i) => qm.slice(i * DIM, (i + 1) * DIM));
   const p = await prepare(g);
@@ -128,14 +143,14 @@ if (args['no-market']) {
   const plain: QueryScore[] = [];
   const reranked: QueryScore[] = [];
   queries.forEach((q, i) => {
-    const d = new Float32Array(market.gallery.length);
+    const d = new Float32Array(gallery.length);
     for (let j = 0; j < d.length; j++) {
       let dot = 0;
       for (let t = 0; t < DIM; t++) dot += q[t] * g[j * DIM + t];
       d[j] = Math.sqrt(Math.max(0, 2 - 2 * dot));
     }
-    const a = scoreQuery(d, qs[i], market.gallery);
-    const b = scoreQuery(r.distances[i], qs[i], market.gallery);
+    const a = scoreQuery(d, qs[i], gallery);
+    const b = scoreQuery(r.distances[i], qs[i], gallery);
     if (a && b) {
       plain.push(a);
       reranked.push(b);
@@ -146,7 +161,7 @@ if (args['no-market']) {
   const ms = [...r.ms].sort((a, b) => a - b);
   const cpu = [...r.cpuMs].sort((a, b) => a - b);
   console.log('');
-  console.log(`Market-1501, fused embedding of ${weightsHash}, ${s0.queries} queries (seeded sample of ${queryCount}) against all ${market.gallery.length} gallery images:`);
+  console.log(`Market-1501, fused embedding of ${weightsHash}, ${s0.queries} queries (seeded sample of ${queryCount}) against ${gallery.length === market.gallery.length ? 'all' : `a subset of`} ${gallery.length} gallery images${gallery.length === market.gallery.length ? '' : ` (every image of the queries' identities, the rest a seeded sample of the other ${market.gallery.length} images)`}:`);
   console.log('| search | rank-1 | mAP |');
   console.log('| --- | --- | --- |');
   console.log(`| plain | ${fmt(100 * s0.rank1)} | ${fmt(100 * s0.mAP)} |`);

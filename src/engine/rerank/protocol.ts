@@ -3,9 +3,11 @@
 import type { StageKey } from '../types';
 import type { GalleryNeighbours, RerankParams } from './kReciprocal';
 
-export type HostRequest =
-  | { id: number; type: 'gallery'; stage: StageKey; version: string; dim: number; matrix: Float32Array; neighbours: GalleryNeighbours; params: RerankParams }
-  | { id: number; type: 'query'; stage: StageKey; version: string; query: Float32Array; k: number };
+export type HostMessage =
+  | { type: 'gallery'; stage: StageKey; version: string; dim: number; matrix: Float32Array; neighbours: GalleryNeighbours; params: RerankParams }
+  | { type: 'query'; stage: StageKey; version: string; query: Float32Array; k: number };
+
+export type HostRequest = HostMessage & { id: number };
 
 export type HostReply =
   | { id: number; type: 'ready'; ms: number }

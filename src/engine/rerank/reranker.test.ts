@@ -30,13 +30,12 @@ function galleryOf(rows: Float32Array[], version: number): RerankGallery {
   return { version, ...stageMatrix(rows.map((r, i) => ({ id: `e${i}`, embeddings: { fused: r } })), 'fused') };
 }
 
-let open: Reranker[] = [];
+let open: { reranker: Reranker; host: MessagePort }[] = [];
 function connected(): Reranker {
   const channel = new MessageChannel();
   serveReranking(channel.port1 as unknown as MessageEndpoint);
   const reranker = createReranker({ endpoint: channel.port2 as unknown as MessageEndpoint });
-  open.push(reranker);
-  channel.port1.unref?.();
+  open.push({ reranker, host: channel.port1 });
   return reranker;
 }
 
@@ -45,7 +44,10 @@ describe('createReranker (worker host over a MessageChannel, neighbours on wasm)
     await useBackend('wasm');
   });
   afterEach(() => {
-    open.forEach((r) => r.dispose());
+    for (const { reranker, host } of open) {
+      reranker.dispose();
+      host.close();
+    }
     open = [];
   });
 

@@ -12,7 +12,7 @@
 import type { Match, StageKey } from '../types';
 import { DEFAULT_RERANK_PARAMS, type GalleryNeighbours, type RerankParams } from './kReciprocal';
 import { galleryNeighboursOnBackend, RerankCancelled } from './neighboursOnBackend';
-import type { HostReply, HostRequest, MessageEndpoint } from './protocol';
+import type { HostMessage, HostReply, HostRequest, MessageEndpoint } from './protocol';
 
 export { RerankCancelled };
 
@@ -81,12 +81,12 @@ export function createReranker(options: RerankerOptions = {}): Reranker {
     else w.resolve(message);
   };
 
-  const send = <T extends HostReply['type']>(request: Omit<HostRequest, 'id'>): Promise<Extract<HostReply, { type: T }>> => {
+  const send = <T extends HostReply['type']>(request: HostMessage): Promise<Extract<HostReply, { type: T }>> => {
     if (disposed) return Promise.reject(new Error('reranker used after dispose()'));
     const id = ++nextId;
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (r: HostReply) => void, reject });
-      endpoint.postMessage({ ...request, id });
+      endpoint.postMessage({ ...request, id } satisfies HostRequest);
     });
   };
 
