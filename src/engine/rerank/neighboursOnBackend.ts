@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GalleryNeighbours } from './kReciprocal';
 
 export interface BackendNeighboursOptions {
-  /** Gallery rows per matMul (default: about 4M distances per block). */
+  /** Gallery rows per matMul (default: about 1M distances per block, ~35 ms of main thread on wasm at 10k). */
   blockRows?: number;
   /** Checked between blocks: true stops the work (the promise rejects with RerankCancelled). */
   cancelled?: () => boolean;
@@ -29,8 +29,11 @@ export async function galleryNeighboursOnBackend(matrix: Float32Array, dim: numb
   const maxD2 = new Float32Array(size);
   const knn = new Int32Array(size * width);
   if (size === 0) return { size, width, maxD2, knn };
-  const block = options.blockRows ?? Math.max(1, Math.floor((1 << 22) / size));
-  const check = () => {
+  const block = options.blockRows ?? Math.max(1, Math.floor((1 << 20) / size));
+  // Between blocks: a macrotask, so that on a synchronous backend (wasm, cpu) the page renders and handles
+  // input between blocks (an awaited data() there resolves at once).
+  const check = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
     if (options.cancelled?.()) throw new RerankCancelled('gallery preparation');
   };
   const cols = dim + 2;
@@ -62,7 +65,7 @@ export async function galleryNeighboursOnBackend(matrix: Float32Array, dim: numb
     const plain = right(() => 1);
     try {
       for (let from = 0; from < size; from += block) {
-        check();
+        await check();
         const rows = Math.min(block, size - from);
         const max = tf.tidy(() => tf.max(tf.matMul(rowsOf(a, from, rows), plain), 1));
         maxD2.set((await max.data()) as Float32Array, from);
@@ -75,7 +78,7 @@ export async function galleryNeighboursOnBackend(matrix: Float32Array, dim: numb
     const scaled = right((j) => (maxD2[j] > 0 ? -1 / maxD2[j] : 0));
     try {
       for (let from = 0; from < size; from += block) {
-        check();
+        await check();
         const rows = Math.min(block, size - from);
         const idx = tf.tidy(() => tf.topk(tf.matMul(rowsOf(a, from, rows), scaled), width).indices);
         const lists = (await idx.data()) as Int32Array;
