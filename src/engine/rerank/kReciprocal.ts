@@ -5,11 +5,16 @@
 // Why this gives the reference's numbers without the (G+1)² matrix: a query changes the joint set only
 //  - in its own row and column: its kNN list, and gallery rows whose kNN list it enters;
 //  - in the column normalisers max_i d²(i, j), for the columns j it is farther from than any gallery image
-//    ("outlier columns": rare once the gallery has hundreds of entries), which reorders those columns in
-//    every row's list (handled exactly with the distances to those columns).
-// A gallery row's sparse V (and its k2 query expansion V') depends only on the kNN lists within two hops
-// of it, so only rows within two (three for V') hops of a changed list are recomputed; the others, and
-// the inverted index of V', come from the cache. Pure typed arrays: importable in a worker and in Node.
+//    ("outlier columns"), which reorders those columns in every row's list (handled exactly, with the
+//    distances to those columns).
+// A row's V reads only which entries are in its own list and in its entries' lists (the first k1 + 1, and
+// the first half + 1 for the candidates' reciprocal sets) and the normalisers of what it holds; V' reads
+// the V of its first k2. So only rows that can see a changed list or normaliser are recomputed; the
+// others, and the inverted index of V', come from the cache. Pure typed arrays: worker and Node.
+//
+// Departures from training/dare/rerank.py: the joint set is the gallery plus ONE query (the app searches
+// one query at a time; the Python evaluation puts all queries in one joint set); sums are accumulated in
+// float64 instead of float32; among exactly tied distances the order may differ from numpy's argsort.
 
 export interface RerankParams {
   k1: number;
