@@ -19,6 +19,12 @@
 //   index.search(r.stage, r.embedding, 10);        // Promise<Match[]>
 //   index.searchAll(r.embeddings, 10);             // all computed stages at once, side by side
 //   engine.dispose(); index.dispose();             // before switching backend (then create both again)
+//
+// k-reciprocal re-ranking (rerank/reranker.ts), off the main thread:
+//   const reranker = createReranker();             // one worker for the app's lifetime
+//   const { ids, embeddings } = stageMatrix(entries, 'fused');
+//   const { matches } = await reranker.rerank(r.embeddings.fused, 'fused', { version, ids, embeddings }, 10);
+//   // a newer rerank() rejects the older ones with RerankCancelled; `version` changes with the entries
 
 export * from './types';
 export { initBackend, type BackendOptions } from './backend';
@@ -38,5 +44,7 @@ export {
   type CalibrateOptions,
 } from './calibration';
 export { GalleryIndex, type GalleryIndexOptions } from './matcher';
+export { createReranker, stageMatrix, RerankCancelled, type Reranker, type RerankerOptions, type RerankGallery, type RerankResult } from './rerank/reranker';
+export { DEFAULT_RERANK_PARAMS, type RerankParams } from './rerank/kReciprocal';
 export { l2Normalise, euclideanDistance } from './vectors';
 export { createEngine, type Engine, type EngineOptions, type EngineProgress } from './engine';
