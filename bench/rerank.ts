@@ -75,8 +75,8 @@ function rerankAll(gallery: PreparedGallery, queries: Float32Array[]): { distanc
 /** The whole gallery, or `size` images of it: all of the queries' identities, then a seeded sample. */
 function galleryFor(all: readonly MarketImage[], queries: readonly MarketImage[], size: number): MarketImage[] {
   if (size >= all.length) return [...all];
-  const ids = new Set(queries.map((q) => q.pid));
-  const keep = new Set(all.filter((im) => ids.has(im.pid)));
+  const ids = new Set(queries.map((q) => q.identity));
+  const keep = new Set(all.filter((im) => ids.has(im.identity)));
   for (const i of seededPermutation(all.length, 1501)) {
     if (keep.size >= size) break;
     keep.add(all[i]);
