@@ -104,7 +104,7 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
     const session = newSession(host);
     await session.addFiles([toFile(personJpeg({ name: 'holiday.jpg' }))], '');
     expect(session.state.entries).toEqual([]);
-    expect(errors()[0]).toMatch(/"holiday\.jpg": its name is not a Market-1501 name .* Type an identity/);
+    expect(errors()[0]).toMatch(/"holiday\.jpg": its name follows no known naming rule .* Type an identity/);
     await session.addFiles([toFile(personJpeg({ name: 'holiday.jpg' }))], '  carol ');
     expect(session.state.entries.map((e) => [e.identity, e.camera])).toEqual([['carol', null]]);
   });
