@@ -155,3 +155,30 @@ test('adds a whole folder, and files dropped on the gallery', async ({ page }) =
   const identities = await page.getByTestId('gallery-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.identity).sort());
   expect(identities).toEqual([...set!.gallery.slice(0, 3), ...set!.gallery.slice(4, 6)].map(identityOf).sort());
 });
+
+test('re-ranking (k-reciprocal, in a worker) is off by default, re-orders the matches when on, and is remembered', async ({ page }) => {
+  await galleryOf32(page);
+  await setBudget(page, 'max');
+  const toggle = page.getByTestId('search-rerank');
+  await expect(toggle).not.toBeChecked();
+  const query = set!.queries.get(QUERY_IDENTITY)!;
+  await search(page, query);
+  await expect(page.getByTestId('rerank-state')).toHaveCount(0);
+  const plain = await results(page);
+
+  await toggle.check();
+  await expect(page.getByTestId('rerank-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('rerank-state')).toContainText('Re-ranked (k-reciprocal)');
+  const reranked = await results(page);
+  expect(reranked).toHaveLength(plain.length);
+  expect(reranked[0].identity).toBe(QUERY_IDENTITY);
+  // Re-ranked distances are the Jaccard mix, not the plain Euclidean ones, and they still come sorted.
+  expect(reranked.map((r) => r.distance)).not.toEqual(plain.map((r) => r.distance));
+  const distances = reranked.map((r) => r.distance);
+  expect(distances).toEqual([...distances].sort((a, b) => a - b));
+  await expect(page.getByTestId('error')).toHaveCount(0);
+
+  await page.reload();
+  await expect(page.getByTestId('model-status')).toContainText('ready', { timeout: 60_000 });
+  await expect(page.getByTestId('search-rerank')).toBeChecked();
+});

@@ -9,6 +9,10 @@ export const SEARCH = {
   maxTopK: 50,
   /** Quiet time after a burst of setting changes (dragging the budget slider) before searching again. */
   rerunDelayMs: 120,
+  /** k-reciprocal re-ranking is offered up to this many gallery entries: its one-time preparation is G×G
+   * distance products (≈ 3.5–6.5 s on wasm at 10k, docs/benchmarks.md), beyond which it stops being a
+   * search option and becomes a batch job. */
+  rerankMaxEntries: 10_000,
 } as const;
 
 /** What each engine step costs on this device: measured at start, then learned from every real run. */

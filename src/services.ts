@@ -7,7 +7,7 @@ import { browserCodec } from './app/browserCodec';
 import { EngineHost } from './app/engineHost';
 import type { Notify } from './app/notify';
 import { QueryService } from './app/queryService';
-import { createEngine, type BackendMemory, type CostStorage } from './engine';
+import { createEngine, createReranker, type BackendMemory, type CostStorage } from './engine';
 import { openGalleryStore } from './gallery';
 import { SHIPPED_MODEL } from './shippedModel';
 import { downloadBlob } from './store/download';
@@ -43,14 +43,20 @@ export const engineHost = new EngineHost(
 
 export const gallerySession = new GallerySession({ storage: openGalleryStore(), host: engineHost, codec: browserCodec, notify, download: downloadBlob });
 
+let rerankerInstance: ReturnType<typeof createReranker> | undefined;
+
 export const queryService = new QueryService({
   host: engineHost,
   gallery: gallerySession,
   codec: browserCodec,
   notify,
   settings: () => {
-    const { budgetMs, flip, topK } = useSettings.getState();
-    return { budgetMs, flip, topK };
+    const { budgetMs, flip, topK, rerank } = useSettings.getState();
+    return { budgetMs, flip, topK, rerank };
+  },
+  // One worker for the page's lifetime, started on the first re-ranked search.
+  get reranker() {
+    return (rerankerInstance ??= createReranker());
   },
 });
 

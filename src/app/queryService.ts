@@ -3,7 +3,8 @@
 // One embed per search: the budgeted run's pass continues past the deadline for the stages it lacks.
 // The app searches again when the budget, flip, k, the gallery or the engine change (rerun).
 
-import { stageKey, type EmbedResult, type Match, type RgbaPixels, type StageKey } from '../engine';
+import { SEARCH } from '../config';
+import { RerankCancelled, stageKey, stageMatrix, type Engine, type EmbedResult, type Match, type Reranker, type RerankGallery, type RgbaPixels, type StageKey } from '../engine';
 import type { EngineHost } from './engineHost';
 import type { GallerySession } from './gallerySession';
 import { failureMessage, type ImageCodec } from './imageCodec';
@@ -21,15 +22,27 @@ export interface QuerySettings {
   budgetMs: number;
   flip: boolean;
   topK: number;
+  /** k-reciprocal re-ranking of the budgeted embedding's matches. */
+  rerank: boolean;
 }
+
+/** What became of re-ranking for one search. */
+export type RerankState =
+  | { state: 'off' }
+  /** The plain matches are shown while the worker re-ranks. */
+  | { state: 'running' }
+  | { state: 'done'; queryMs: number; prepareMs: number }
+  | { state: 'too-large'; entries: number }
+  | { state: 'failed'; message: string };
 
 export interface QueryOutcome {
   /** The anytime run within the budget. */
   run: Omit<EmbedResult, 'embedding' | 'embeddings' | 'completed'>;
   budgetMs: number;
   flip: boolean;
-  /** Top-k for the embedding the budget produced. */
+  /** Top-k for the embedding the budget produced (re-ranked when `rerank.state` is 'done'). */
   matches: Match[];
+  rerank: RerankState;
   /** Top-k for every embedding (every stage, whatever the budget reached). */
   perStage: Partial<Record<StageKey, Match[]>>;
   galleryVersion: number;
@@ -48,11 +61,15 @@ export interface QueryServiceDeps {
   notify: Notify;
   /** The search settings at the time each search runs. */
   settings(): QuerySettings;
+  /** Runs k-reciprocal re-ranking off the main thread (absent: the option reports it unavailable). */
+  reranker?: Reranker;
 }
 
 export class QueryService extends Observable<QueryServiceState> {
   private running: Promise<void> | null = null;
   private again = false;
+  /** The gallery rows last handed to the re-ranker, per stage (rebuilt when the gallery or model changes). */
+  private rerankRows: { version: string; stage: StageKey; gallery: RerankGallery } | null = null;
 
   constructor(private readonly deps: QueryServiceDeps) {
     super({ image: null, status: 'idle', outcome: null });
@@ -102,7 +119,7 @@ export class QueryService extends Observable<QueryServiceState> {
     const { image } = this.state;
     const engine = this.deps.host.ready();
     if (!image || !engine) return;
-    const { budgetMs, flip, topK } = this.deps.settings();
+    const { budgetMs, flip, topK, rerank } = this.deps.settings();
     const galleryVersion = this.deps.gallery.state.version;
     this.update({ status: 'searching' });
     try {
@@ -113,11 +130,40 @@ export class QueryService extends Observable<QueryServiceState> {
       const run = { stage: result.stage, stageMs: result.stageMs, totalMs: result.totalMs, overran: result.overran };
       this.deps.host.refreshCosts();
       if (this.state.image !== image) return;
-      this.update({ status: 'done', outcome: { run, budgetMs, flip, matches: perStage[key] ?? [], perStage, galleryVersion } });
+      const plain: QueryOutcome = { run, budgetMs, flip, matches: perStage[key] ?? [], perStage, galleryVersion, rerank: { state: 'off' } };
+      if (!rerank || plain.matches.length === 0) {
+        this.update({ status: 'done', outcome: plain });
+        return;
+      }
+      const outcome = await this.reranked(plain, engine, result.embedding, key, topK, () => this.state.image === image);
+      if (outcome && this.state.image === image) this.update({ status: 'done', outcome });
     } catch (e) {
       if (this.state.image !== image) return;
       this.update({ status: 'done' });
       this.deps.notify.error(`The search failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** The outcome with its matches re-ranked (k-reciprocal, in the worker); the plain one is shown
+   * meanwhile. Null when a newer search superseded this one. */
+  private async reranked(plain: QueryOutcome, engine: Engine, query: Float32Array, stage: StageKey, topK: number, current: () => boolean): Promise<QueryOutcome | null> {
+    const { reranker } = this.deps;
+    const modelId = engine.model.modelId;
+    // The rows the index searches: entries embedded by the current model.
+    const entries = this.deps.gallery.state.entries.filter((e) => e.modelId === modelId);
+    if (!reranker) return { ...plain, rerank: { state: 'failed', message: 're-ranking is not available here' } };
+    if (entries.length > SEARCH.rerankMaxEntries) return { ...plain, rerank: { state: 'too-large', entries: entries.length } };
+    this.update({ status: 'done', outcome: { ...plain, rerank: { state: 'running' } } });
+    const version = `${modelId}:${plain.galleryVersion}`;
+    if (this.rerankRows?.version !== version || this.rerankRows.stage !== stage) {
+      this.rerankRows = { version, stage, gallery: { version, ...stageMatrix(entries, stage) } };
+    }
+    try {
+      const r = await reranker.rerank(query, stage, this.rerankRows.gallery, topK);
+      return current() ? { ...plain, matches: r.matches, rerank: { state: 'done', queryMs: r.queryMs, prepareMs: r.prepareMs } } : null;
+    } catch (e) {
+      if (e instanceof RerankCancelled) return null;
+      return { ...plain, rerank: { state: 'failed', message: e instanceof Error ? e.message : String(e) } };
     }
   }
 }

@@ -3,7 +3,9 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { personJpeg, textAsJpeg, toFile } from '../../e2e/fixtures/makeImages';
-import { createEngine, STAGE_IDS, stageKey, type Engine } from '../engine';
+import { createEngine, createReranker, STAGE_IDS, stageKey, type Engine } from '../engine';
+import { serveReranking } from '../engine/rerank/host';
+import type { MessageEndpoint } from '../engine/rerank/protocol';
 import { fileFetch, modelJsonUrl } from '../engine/node/fileFetch';
 import { MODEL_DIR, MODEL_INPUT, modelAvailable, noiseImage, WASM_DIR, withModel } from '../engine/node/testModel';
 import { openGalleryStore } from '../gallery';
@@ -155,7 +157,7 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
   it('searches with one embed: the per-stage view reuses the budgeted run and completes only what it lacks', async () => {
     const gallery = newSession(host);
     await gallery.addFiles([market('0002_c1s1_000451_03.jpg', [200, 40, 40]), market('0007_c3s1_000100_01.jpg', [40, 200, 40])], '');
-    const settings: QuerySettings = { budgetMs: 0, flip: false, topK: 5 };
+    const settings: QuerySettings = { budgetMs: 0, flip: false, topK: 5, rerank: false };
     const query = new QueryService({ host, gallery, codec: nodeCodec, notify, settings: () => settings });
     const embed = vi.spyOn(engine.runner, 'embed');
     const embedAll = vi.spyOn(engine.runner, 'embedAll');
@@ -184,9 +186,44 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
     }
   });
 
+  it('re-ranks the budgeted matches in the re-ranking worker when asked, and says so', async () => {
+    const gallery = newSession(host);
+    await gallery.addFiles(
+      [
+        market('0002_c1s1_000451_03.jpg', [200, 40, 40]),
+        market('0002_c2s1_000500_01.jpg', [190, 50, 45]),
+        market('0007_c3s1_000100_01.jpg', [40, 200, 40]),
+        market('0009_c4s1_000200_01.jpg', [40, 40, 200]),
+      ],
+      '',
+    );
+    const settings: QuerySettings = { budgetMs: Infinity, flip: false, topK: 4, rerank: true };
+    const channel = new MessageChannel();
+    serveReranking(channel.port1 as unknown as MessageEndpoint);
+    const reranker = createReranker({ endpoint: channel.port2 as unknown as MessageEndpoint });
+    const query = new QueryService({ host, gallery, codec: nodeCodec, notify, settings: () => settings, reranker });
+    try {
+      await query.search(market('0002_c5s2_000300_02.jpg', [200, 40, 40]));
+      const outcome = query.state.outcome!;
+      expect(outcome.rerank).toMatchObject({ state: 'done' });
+      // The worker's order is the reference algorithm's (src/engine/rerank tests); here: it is what the
+      // search shows, every entry ranked once, the query's person first.
+      expect(new Set(outcome.matches.map((m) => m.id))).toEqual(new Set(gallery.state.entries.map((e) => e.id)));
+      expect(gallery.state.entries.find((e) => e.id === outcome.matches[0].id)?.identity).toBe('0002');
+      expect(outcome.perStage.fused?.map((m) => m.id)).toHaveLength(4);
+      settings.rerank = false;
+      await query.rerun();
+      expect(query.state.outcome!.rerank).toEqual({ state: 'off' });
+      expect(query.state.outcome!.matches).toEqual(query.state.outcome!.perStage.fused);
+    } finally {
+      reranker.dispose();
+      channel.port1.close();
+    }
+  });
+
   it('reports a query file that is not an image and keeps the previous query and its results', async () => {
     const gallery = newSession(host);
-    const query = new QueryService({ host, gallery, codec: nodeCodec, notify, settings: () => ({ budgetMs: Infinity, flip: false, topK: 3 }) });
+    const query = new QueryService({ host, gallery, codec: nodeCodec, notify, settings: () => ({ budgetMs: Infinity, flip: false, topK: 3, rerank: false }) });
     await query.search(market('0002_c1s1_000451_03.jpg', [200, 40, 40]));
     const { image, outcome } = query.state;
     expect(outcome?.matches).toEqual([]);

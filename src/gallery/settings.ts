@@ -17,6 +17,8 @@ export interface Settings {
   backend: BackendName | 'auto';
   /** Flip test-time augmentation on queries. */
   flip: boolean;
+  /** k-reciprocal re-ranking of search results. */
+  rerank: boolean;
   /** The webcam's frame budget in ms (detection + every person in view). */
   webcamBudgetMs: number;
 }
@@ -26,6 +28,7 @@ const VALID: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
   budgetMs: (v): v is number => typeof v === 'number' && v > 0 && !Number.isNaN(v),
   backend: (v): v is BackendName | 'auto' => v === 'auto' || (BACKEND_ORDER as readonly unknown[]).includes(v),
   flip: (v): v is boolean => typeof v === 'boolean',
+  rerank: (v): v is boolean => typeof v === 'boolean',
   webcamBudgetMs: (v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0,
 };
 

@@ -1,5 +1,5 @@
 // Mirror of the query service (src/app/queryService.ts). The search runs again, shortly after the last
-// of a burst of changes, when the budget, flip, k, the gallery or the engine change.
+// of a burst of changes, when the budget, flip, k, re-ranking, the gallery or the engine change.
 
 import { create } from 'zustand';
 import type { QueryServiceState } from '../app/queryService';
@@ -30,7 +30,7 @@ function rerunSoon(): void {
 }
 
 useSettings.subscribe((s, prev) => {
-  if (s.budgetMs !== prev.budgetMs || s.flip !== prev.flip || s.topK !== prev.topK) rerunSoon();
+  if (s.budgetMs !== prev.budgetMs || s.flip !== prev.flip || s.topK !== prev.topK || s.rerank !== prev.rerank) rerunSoon();
 });
 gallerySession.subscribe((s, prev) => {
   // Not after every image of an upload: once it is done.

@@ -1,5 +1,5 @@
-// Per-device settings: the frame budget, flip test-time augmentation and the backend the user forces (or
-// automatic choice), saved in IndexedDB (src/gallery's settings store); how many matches to show.
+// Per-device settings: the frame budget, flip test-time augmentation, re-ranking and the backend the user
+// forces (or automatic choice), saved in IndexedDB (src/gallery's settings store); how many matches to show.
 
 import { create } from 'zustand';
 import { SEARCH } from '../config';
@@ -29,6 +29,7 @@ interface SettingsState extends Omit<Settings, 'webcamBudgetMs'> {
   load(): Promise<void>;
   setBudget(ms: number): void;
   setFlip(flip: boolean): void;
+  setRerank(rerank: boolean): void;
   setTopK(k: number): void;
   setBackend(choice: BackendChoice): void;
 }
@@ -41,16 +42,18 @@ function save<K extends SettingKey>(key: K, value: Settings[K]): void {
 export const useSettings = create<SettingsState>()((set) => ({
   budgetMs: SEARCH.defaultBudgetMs,
   flip: false,
+  rerank: false,
   backend: 'auto',
   topK: SEARCH.defaultTopK,
   loaded: false,
 
   load: async () => {
     const read = <K extends SettingKey>(key: K) => quietly(() => settingsStorage.get(key), undefined);
-    const [budgetMs, flip, backend] = await Promise.all([read('budgetMs'), read('flip'), read('backend')]);
+    const [budgetMs, flip, rerank, backend] = await Promise.all([read('budgetMs'), read('flip'), read('rerank'), read('backend')]);
     set((s) => ({
       budgetMs: budgetMs ?? s.budgetMs,
       flip: flip ?? s.flip,
+      rerank: rerank ?? s.rerank,
       backend: backendFromUrl() ?? backend ?? s.backend,
       loaded: true,
     }));
@@ -63,6 +66,10 @@ export const useSettings = create<SettingsState>()((set) => ({
   setFlip: (flip) => {
     save('flip', flip);
     set({ flip });
+  },
+  setRerank: (rerank) => {
+    save('rerank', rerank);
+    set({ rerank });
   },
   setTopK: (k) => {
     if (Number.isInteger(k) && k >= 1 && k <= MAX_TOP_K) set({ topK: k });

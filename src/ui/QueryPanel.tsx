@@ -7,6 +7,8 @@ import type { GalleryEntry } from '../gallery';
 import { labelOf, parseImageName } from '../protocol';
 import { useEngine } from '../store/engine';
 import { useGallery } from '../store/gallery';
+import type { RerankState } from '../app/queryService';
+import { SEARCH } from '../config';
 import { useQuery, type QueryOutcome } from '../store/query';
 import { MAX_TOP_K, useSettings } from '../store/settings';
 import { labelCaption } from './labelCaption';
@@ -37,7 +39,7 @@ const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`;
 function QueryInput() {
   const search = useQuery((s) => s.search);
   const ready = useEngine((s) => s.status === 'ready');
-  const { flip, topK, setFlip, setTopK } = useSettings();
+  const { flip, rerank, topK, setFlip, setRerank, setTopK } = useSettings();
   return (
     <div className="row wrap">
       <label className="button">
@@ -59,6 +61,10 @@ function QueryInput() {
         <input type="checkbox" checked={flip} onChange={(e) => setFlip(e.target.checked)} data-testid="flip-toggle" />
         average with the mirrored image (2× cost)
       </label>
+      <label className="checkbox">
+        <input type="checkbox" checked={rerank} onChange={(e) => setRerank(e.target.checked)} data-testid="search-rerank" />
+        re-rank (k-reciprocal, galleries up to {SEARCH.rerankMaxEntries.toLocaleString('en')} images)
+      </label>
       <label className="field inline-field">
         <span>Matches shown</span>
         <input type="number" min={1} max={MAX_TOP_K} value={topK} onChange={(e) => setTopK(Number(e.target.value))} data-testid="top-k" />
@@ -77,9 +83,37 @@ function RunSummary({ outcome }: { outcome: QueryOutcome }) {
       </strong>{' '}
       ({run.stage === 'fused' ? 'all stages and their fusion' : `stage ${run.stage} of ${EXITS.length}`}) in {fmtMs(run.totalMs)}
       {run.overran && <span className="warning"> — over budget: stage 1 always runs, and it alone took longer</span>}. Steps:{' '}
-      {run.stageMs.map(fmtMs).join(' + ')}.
+      {run.stageMs.map(fmtMs).join(' + ')}. <RerankNote rerank={outcome.rerank} />
     </p>
   );
+}
+
+function RerankNote({ rerank }: { rerank: RerankState }) {
+  switch (rerank.state) {
+    case 'off':
+      return null;
+    case 'running':
+      return <span data-testid="rerank-state" data-state="running">Re-ranking…</span>;
+    case 'done':
+      return (
+        <span data-testid="rerank-state" data-state="done">
+          Re-ranked (k-reciprocal) in {fmtMs(rerank.queryMs)}
+          {rerank.prepareMs > 0 ? `, after preparing the gallery in ${fmtMs(rerank.prepareMs)}` : ''}; distances are re-ranked ones.
+        </span>
+      );
+    case 'too-large':
+      return (
+        <span data-testid="rerank-state" data-state="too-large" className="warning">
+          Not re-ranked: the gallery holds {rerank.entries.toLocaleString('en')} images, more than {SEARCH.rerankMaxEntries.toLocaleString('en')}.
+        </span>
+      );
+    case 'failed':
+      return (
+        <span data-testid="rerank-state" data-state="failed" className="warning">
+          Not re-ranked: {rerank.message}.
+        </span>
+      );
+  }
 }
 
 function MatchList({ matches, entries, queryIdentity }: { matches: Match[]; entries: Map<string, GalleryEntry>; queryIdentity: string | null }) {
