@@ -152,7 +152,7 @@ def photometric(batch: torch.Tensor, gen: torch.Generator, p_blur: float = 0.3) 
     x = (x - grey) * u(0.3, 1.5, 1, 1, 1) + grey  # saturation
     x = x.clamp(0, 1)
     blur = torch.rand(n, generator=gen) < p_blur
-    for i in torch.flatnonzero(blur).tolist():
+    for i in torch.nonzero(blur).flatten().tolist():
         f = float(torch.empty(1).uniform_(2.0, 4.0, generator=gen))
         small = torch.nn.functional.interpolate(x[i : i + 1], size=(max(1, round(h / f)), max(1, round(w / f))), mode="bilinear", align_corners=False)
         x[i] = torch.nn.functional.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)[0]
