@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .model import NUM_STAGES
 
 MACS_DEFINITION = (
     "multiply-adds of conv and fully-connected layers for one image at the input size; "
@@ -62,49 +61,31 @@ def _count(fn, modules: list[nn.Module]) -> tuple[int, torch.Tensor]:
 
 @torch.no_grad()
 def stage_macs(model: nn.Module, height: int, width: int) -> StageMacs:
-    """Per exit, for a Dare (stages of one backbone) or a DareMR (one backbone per resolution, each fed
-    the input resized: exit k's cost is its own backbone and head, and cumulative adds the exits before)."""
+    """Per exit, for a Dare (stages of one backbone: stage s is fed stage s-1's features) or a DareMR (one
+    backbone per resolution, each fed the input resized: exit k's cost is its own backbone and head, and
+    cumulative adds the exits before)."""
     from .multires import DareMR
 
-    if isinstance(model, DareMR):
-        return _multires_macs(model, height, width)
     modules = list(model.modules())
     was_training = model.training
     model.eval()
     try:
-        h = torch.zeros(1, 3, height, width)
+        image = torch.zeros(1, 3, height, width)
+        h = image
         backbone, head = [], []
-        for s in range(1, NUM_STAGES + 1):
-            macs, h = _count(lambda: model.backbone.forward_stage(s, h), modules)
+        for k in range(len(model.heads)):
+            if isinstance(model, DareMR):
+                macs, h = _count(lambda: model.features(k, image), modules)
+            else:
+                macs, h = _count(lambda: model.backbone.forward_stage(k + 1, h), modules)
             backbone.append(macs)
-            macs, _ = _count(lambda: model.heads[s - 1](h), modules)
+            macs, _ = _count(lambda: model.heads[k](h), modules)
             head.append(macs)
     finally:
         model.train(was_training)
-    return _accumulate(model, backbone, head)
-
-
-def _accumulate(model: nn.Module, backbone: list[int], head: list[int]) -> StageMacs:
     cumulative, running = [], 0
     for b, hd in zip(backbone, head):
         running += b + hd
         cumulative.append(running)
     embed_dim = model.heads[0].fc2.out_features
     return StageMacs(backbone=backbone, head=head, cumulative=cumulative, fused=running + len(backbone) * embed_dim)
-
-
-def _multires_macs(model: nn.Module, height: int, width: int) -> StageMacs:
-    modules = list(model.modules())
-    was_training = model.training
-    model.eval()
-    try:
-        x = torch.zeros(1, 3, height, width)
-        backbone, head = [], []
-        for k in range(model.exits):
-            macs, h = _count(lambda: model.features(k, x), modules)
-            backbone.append(macs)
-            macs, _ = _count(lambda: model.heads[k](h), modules)
-            head.append(macs)
-    finally:
-        model.train(was_training)
-    return _accumulate(model, backbone, head)
