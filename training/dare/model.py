@@ -11,6 +11,7 @@ from .backbones import Backbone, make_backbone
 
 EMBED_DIM = 128
 HIDDEN_DIM = 1024
+TEACHER_HIDDEN = 512  # the MSMT17 network's FC width (teacher.py)
 NUM_STAGES = 4
 
 
@@ -27,12 +28,12 @@ class EmbeddingHead(nn.Module):
     """GAP -> FC 1024 + BN + ReLU -> FC 128, as in the paper; `stripes` > 1 pools horizontal bands
     instead of the whole map (models/README.md: it is what lifts a thin stage 1)."""
 
-    def __init__(self, cin: int, stripes: int = 1) -> None:
+    def __init__(self, cin: int, stripes: int = 1, hidden: int = HIDDEN_DIM) -> None:
         super().__init__()
         self.stripes = stripes
-        self.fc1 = nn.Linear(cin * stripes, HIDDEN_DIM)
-        self.bn = nn.BatchNorm1d(HIDDEN_DIM)
-        self.fc2 = nn.Linear(HIDDEN_DIM, EMBED_DIM)
+        self.fc1 = nn.Linear(cin * stripes, hidden)
+        self.bn = nn.BatchNorm1d(hidden)
+        self.fc2 = nn.Linear(hidden, EMBED_DIM)
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         return self.embed_pooled(stripe_pool(feature_map, self.stripes))
@@ -61,10 +62,14 @@ class Dare(nn.Module):
     """Input: RGB float 0-255, NCHW. The backbone's own normalisation happens inside, so the exported
     graph takes raw pixels."""
 
-    def __init__(self, backbone: Backbone | str = "mobilenetv2", stage1_stripes: int = 1, bnneck: bool = False) -> None:
+    def __init__(self, backbone: Backbone | str = "mobilenetv2", stage1_stripes: int = 1, bnneck: bool = False, teacher_head: bool = False) -> None:
         super().__init__()
         self.backbone = make_backbone(backbone) if isinstance(backbone, str) else backbone
-        self.heads = nn.ModuleList(EmbeddingHead(c, stage1_stripes if i == 0 else 1) for i, c in enumerate(self.backbone.tap_channels))
+        # teacher_head: the last head has the MSMT17 network's FC shape (512 wide), to start as it (teacher.py).
+        self.heads = nn.ModuleList(
+            EmbeddingHead(c, stage1_stripes if i == 0 else 1, TEACHER_HIDDEN if teacher_head and i == NUM_STAGES - 1 else HIDDEN_DIM)
+            for i, c in enumerate(self.backbone.tap_channels)
+        )
         self.necks = nn.ModuleList(neck() for _ in range(NUM_STAGES)) if bnneck else None
         self.fusion_weights = nn.Parameter(torch.full((NUM_STAGES,), 1.0 / NUM_STAGES))
 
@@ -111,5 +116,7 @@ def from_config(config: dict) -> nn.Module:
     if config.get("resolutions"):
         from .multires import DareMR
 
-        return DareMR([tuple(r) for r in config["resolutions"]], config.get("backbone", "osnet_x0_25"), bool(config.get("bnneck", False)))
-    return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)), bool(config.get("bnneck", False)))
+        return DareMR([tuple(r) for r in config["resolutions"]], config.get("backbone", "osnet_x0_25"), bool(config.get("bnneck", False)),
+                      bool(config.get("teacher_head", False)))
+    return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)), bool(config.get("bnneck", False)),
+                bool(config.get("teacher_head", False)))

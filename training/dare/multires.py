@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .backbones import make_backbone
-from .model import DareOutput, EmbeddingHead, neck
+from .model import HIDDEN_DIM, TEACHER_HIDDEN, DareOutput, EmbeddingHead, neck
 
 Resolution = tuple[int, int]
 
@@ -29,14 +29,15 @@ def resize(x: torch.Tensor, size: Resolution) -> torch.Tensor:
 class DareMR(nn.Module):
     """Input: RGB float 0-255, NCHW, at the largest resolution (the model's declared input)."""
 
-    def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False) -> None:
+    def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False, teacher_head: bool = False) -> None:
         super().__init__()
         if list(resolutions) != sorted(resolutions):
             raise ValueError(f"resolutions must grow (the exits run in this order): {resolutions}")
         self.resolutions = [tuple(r) for r in resolutions]
         self.backbone_name = backbone
         self.paths = nn.ModuleList(make_backbone(backbone) for _ in resolutions)
-        self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1]) for p in self.paths)
+        hidden = TEACHER_HIDDEN if teacher_head else HIDDEN_DIM  # teacher_head: every head starts as the MSMT17 FC
+        self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], hidden=hidden) for p in self.paths)
         self.necks = nn.ModuleList(neck() for _ in resolutions) if bnneck else None
         self.fusion_weights = nn.Parameter(torch.full((len(resolutions),), 1.0 / len(resolutions)))
 

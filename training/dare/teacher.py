@@ -71,3 +71,21 @@ def cached_teacher_embeddings(names: list[str], images: np.ndarray, cache_dir: P
     emb = teacher_embeddings(images)
     np.save(path, emb)
     return emb
+
+
+@torch.no_grad()
+def init_head_from_teacher(head: nn.Module, teacher: MSMT17Teacher, embeddings: np.ndarray) -> None:
+    """Make a 512-wide EmbeddingHead on a conv5 tap start as the MSMT17 network: fc1 + BN = its FC + BN
+    (the ReLU is the head's own), fc2 = the 128 leading principal axes of its (un-normalised) embeddings
+    of the training images, so the head's output keeps as much of the teacher's geometry as 128 values can."""
+    head.fc1.weight.copy_(teacher.fc.weight)
+    head.fc1.bias.copy_(teacher.fc.bias)
+    for k in ("weight", "bias", "running_mean", "running_var"):
+        getattr(head.bn, k).copy_(getattr(teacher.bn, k))
+    x = torch.from_numpy(embeddings).double()
+    mean = x.mean(0)
+    _, _, v = torch.linalg.svd(x - mean, full_matrices=False)
+    axes = torch.zeros(head.fc2.out_features, x.shape[1], dtype=x.dtype)
+    axes[: len(v)] = v[: head.fc2.out_features]  # fewer images than axes: the rest stay zero
+    head.fc2.weight.copy_(axes.float())
+    head.fc2.bias.copy_((-axes @ mean).float())

@@ -27,7 +27,7 @@ from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
 from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config
 from .multires import resize
 from .proxy import proxy_train_samples
-from .teacher import cached_teacher_embeddings
+from .teacher import MSMT17Teacher, cached_teacher_embeddings, init_head_from_teacher
 from .osnet import load_msmt17_weights, read_onnx_convs
 from .resnet import load_torchvision_weights
 
@@ -62,6 +62,7 @@ class TrainConfig:
     erase_p: float = 0.5
     photometric: bool = False
     warmup: int = 0  # iterations of linear lr warm-up
+    teacher_head: bool = False  # the last head (every head across resolutions) starts as the MSMT17 FC (teacher.py)
     resolutions: list[list[int]] | None = None  # one backbone per exit at these sizes (dare/multires.py); height x width = the last
 
 
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--erase-p", type=float, default=TrainConfig.erase_p, help="random erasing probability (0: off)")
     ap.add_argument("--photometric", action="store_true", help="colour, contrast and resolution augmentation")
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup, help="iterations of linear lr warm-up")
+    ap.add_argument("--teacher-head", action="store_true", help="start the last head (every head with --resolutions) as the MSMT17 network's FC")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         backbone=args.backbone, weights=DEFAULT_WEIGHTS[args.backbone] if args.weights is None else args.weights,
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
-        warmup=args.warmup, resolutions=parse_resolutions(args.resolutions),
+        warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
@@ -228,8 +230,13 @@ def main(argv: list[str] | None = None) -> None:
     model = build_model(cfg, images[torch.randperm(len(samples), generator=torch.Generator().manual_seed(1))[:256]].numpy())
     classifiers = IdentityClassifiers(exit_count(asdict(cfg)) + 1, EMBED_DIM, len(person_ids)) if cfg.id_loss else None
     teacher = None
-    if cfg.distill:
+    if cfg.distill or cfg.teacher_head:
         teacher = torch.from_numpy(cached_teacher_embeddings([s.path.name for s in samples], images.numpy(), args.cache))
+    if cfg.teacher_head and not resume:
+        net = MSMT17Teacher()
+        for head in (model.heads if cfg.resolutions else model.heads[-1:]):
+            init_head_from_teacher(head, net, teacher.numpy())
+    if teacher is not None:
         # The teacher's ReLU features share a large common component; centred, their cosines say who
         # resembles whom instead of how bright the crop is.
         teacher = teacher - teacher.mean(0)

@@ -88,3 +88,26 @@ def test_training_with_the_whole_v2_recipe_runs_and_exports(fake_market: Path, t
     assert ckpt["config"]["bnneck"] and ckpt["config"]["distill"] == 10
     model, _ = load_checkpoint(out / "final.pt")
     assert model.necks is None
+
+
+@pytest.mark.skipif(not ONNX.exists(), reason="needs ../shared/weights/osnet_x0_25_msmt17.onnx")
+def test_a_teacher_initialised_head_computes_the_teachers_principal_axes() -> None:
+    from dare.teacher import MSMT17Teacher, init_head_from_teacher
+
+    torch.manual_seed(0)
+    teacher = MSMT17Teacher()
+    images = torch.rand(24, 3, 64, 32) * 255
+    embeddings = teacher(images).numpy()
+    model = Dare("osnet_x0_25", teacher_head=True).eval()
+    model.backbone.load_state_dict(teacher.net.state_dict())
+    init_head_from_teacher(model.heads[-1], teacher, embeddings)
+    with torch.no_grad():
+        e4 = model(images).stages[-1]
+    centred = embeddings - embeddings.mean(0)
+    axes = np.linalg.svd(centred.astype(np.float64), full_matrices=False)[2][:23]  # 24 centred images: rank 23
+    projected = centred @ axes.T
+    signs = np.sign((e4.numpy()[:, :23] * projected).sum(0))  # each principal axis is defined up to its sign
+    assert np.allclose(e4.numpy()[:, :23], projected * signs, atol=1e-3 * np.abs(projected).max())
+    # 24 images span at most 23 directions: the projection keeps every distance between them.
+    d = lambda x: np.linalg.norm(x[:, None] - x[None], axis=-1)
+    assert np.allclose(d(e4.numpy()), d(centred), atol=1e-3 * d(centred).max())
