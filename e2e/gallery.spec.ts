@@ -1,6 +1,6 @@
 // Managing the gallery: deleting one entry or all (with undo), export to one file and import it back.
 import fs from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { addToGallery, openApp, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
 
@@ -10,8 +10,18 @@ test.skip(missing !== null, `SKIPPED: ${missing}`);
 /** 3 people × 2 images. */
 const set = missing ? null : marketSet(3, 2);
 
-async function identitiesShown(page: import('@playwright/test').Page): Promise<string[]> {
+async function identitiesShown(page: Page): Promise<string[]> {
   return page.getByTestId('gallery-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.identity ?? '').sort());
+}
+
+/** The 6 images in a fresh gallery and one search at full depth: the query and every stage's ranking. */
+async function searchedGalleryOfSix(page: Page) {
+  await openApp(page);
+  await addToGallery(page, set!.gallery, 6);
+  await setBudget(page, 'max');
+  const query = set!.queries.get(set!.identities[0])!;
+  await search(page, query);
+  return { query, before: await stageLists(page) };
 }
 
 test('deletes one entry, and it stays deleted after a reload', async ({ page }) => {
@@ -47,12 +57,7 @@ test('deletes everything, can undo it, and a clear survives a reload', async ({ 
 });
 
 test('exports the gallery to one file and imports it back, embeddings intact', async ({ page }, testInfo) => {
-  await openApp(page);
-  await addToGallery(page, set!.gallery, 6);
-  await setBudget(page, 'max');
-  const query = set!.queries.get(set!.identities[0])!;
-  await search(page, query);
-  const before = await stageLists(page);
+  const { query, before } = await searchedGalleryOfSix(page);
   const identities = await identitiesShown(page);
 
   const downloading = page.waitForEvent('download');
@@ -86,12 +91,7 @@ test('exports the gallery to one file and imports it back, embeddings intact', a
 });
 
 test('a gallery file damaged after export is refused as a whole, also with "replace" checked; the gallery stays as it was', async ({ page }, testInfo) => {
-  await openApp(page);
-  await addToGallery(page, set!.gallery, 6);
-  await setBudget(page, 'max');
-  const query = set!.queries.get(set!.identities[0])!;
-  await search(page, query);
-  const before = await stageLists(page);
+  const { query, before } = await searchedGalleryOfSix(page);
   const ids = await page.getByTestId('gallery-item').evaluateAll((els) => els.map((e) => `${(e as HTMLElement).dataset.id}:${(e as HTMLElement).dataset.identity}`));
 
   const downloading = page.waitForEvent('download');
