@@ -19,6 +19,8 @@ const PYTHON_MODULES = {
   numpy: 'python3-numpy',
   PIL: 'python3-pil',
   pytest: 'python3-pytest',
+  // The MSMT17 OSNet import, its teacher and the ONNX checks read the .onnx file with it.
+  onnx: 'python3-onnx',
 };
 
 const isExecutable = (path) => {
