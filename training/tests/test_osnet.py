@@ -18,6 +18,7 @@ from dare.export_tfjs import load_checkpoint
 from dare.macs import stage_macs
 from dare.model import Dare
 from dare.osnet import OSNetStages, _module_path, load_msmt17_weights, read_onnx_convs
+from dare.teacher import MSMT17Teacher
 from dare.tfjs_parity import REPO, sample_images
 
 ONNX = SHARED / "weights" / "osnet_x0_25_msmt17.onnx"
@@ -97,34 +98,20 @@ def _onnx_reference(pixels: np.ndarray, tmp: Path) -> np.ndarray:
     return np.fromfile(tmp / "out.f32", "<f4").reshape(len(x), 512)
 
 
-@torch.no_grad()
-def _torch_with_onnx_head(net: OSNetStages, pixels: np.ndarray) -> np.ndarray:
-    """The imported backbone, then the file's own fc.0 (Linear 128->512) and fc.1 (BatchNorm1d) + ReLU."""
-    import onnx
-    from onnx import numpy_helper
-
-    init = {t.name: numpy_helper.to_array(t).copy() for t in onnx.load(str(ONNX)).graph.initializer}
-    fc, bn = nn.Linear(128, 512), nn.BatchNorm1d(512)
-    fc.weight.copy_(torch.from_numpy(init["fc.0.weight"])); fc.bias.copy_(torch.from_numpy(init["fc.0.bias"]))
-    for k in ("weight", "bias", "running_mean", "running_var"):
-        getattr(bn, k).copy_(torch.from_numpy(init[f"fc.1.{k}"]))
-    net.eval(); bn.eval()
-    h = net.normalise(torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous())
-    for s in range(1, 5):
-        h = net.forward_stage(s, h)
-    return torch.relu(bn(fc(h.mean(dim=(2, 3))))).numpy()
+def _teacher_output(teacher: MSMT17Teacher, pixels: np.ndarray) -> np.ndarray:
+    """dare.teacher's network (the imported backbone + the file's own fc.0 / fc.1 + ReLU) on NHWC pixels."""
+    return teacher(torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()).numpy()
 
 
 @needs_onnx
 @needs_ort
 def test_import_computes_what_the_onnx_model_computes(tmp_path: Path) -> None:
-    """End to end: the 512-d ONNX output equals the imported OSNetStages + the file's FC head. BN is
-    calibrated on other images (random pixels), so the check also shows that eval mode keeps the
-    folded function whatever the calibration batch."""
+    """End to end: the 512-d ONNX output equals the imported OSNetStages + the file's FC head, as
+    dare.teacher builds them (the distillation target). BN is calibrated on other images (random pixels),
+    so the check also shows that eval mode keeps the folded function whatever the calibration batch."""
     pixels, what = sample_images(6, 256, 128)
-    net = OSNetStages()
-    load_msmt17_weights(net, read_onnx_convs(ONNX), _calibration())
-    ours = _torch_with_onnx_head(net, pixels)
+    teacher = MSMT17Teacher(ONNX, _calibration())
+    ours = _teacher_output(teacher, pixels)
     onnx_out = _onnx_reference(pixels, tmp_path)
     diff = float(np.abs(ours - onnx_out).max())
     scale = float(np.abs(onnx_out).max())
@@ -132,7 +119,8 @@ def test_import_computes_what_the_onnx_model_computes(tmp_path: Path) -> None:
     assert scale > 0 and (onnx_out > 0).mean() > 0.1  # a live output, not all ReLU-zero
     assert diff <= 1e-4 * scale
     # The comparison has teeth: an un-imported network is nowhere near.
-    assert np.abs(_torch_with_onnx_head(OSNetStages(), pixels) - onnx_out).max() > 0.1 * scale
+    teacher.net = OSNetStages().eval()
+    assert np.abs(_teacher_output(teacher, pixels) - onnx_out).max() > 0.1 * scale
 
 
 @needs_onnx
