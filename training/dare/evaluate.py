@@ -23,7 +23,7 @@ import torch
 
 from .data import Sample, load_images, market_root, read_split
 from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
-from .model import EMBED_DIM, exit_names, fold_necks, from_config
+from .model import EMBED_DIM, embedding_names, exit_names, fold_necks, from_config
 from .rerank import re_rank
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def model_size(args: argparse.Namespace) -> tuple[int, int, list[str]]:
         cfg = torch.load(args.checkpoint, map_location="cpu")["config"]
         return cfg["height"], cfg["width"], exit_names(cfg)
     meta = json.loads((args.tfjs_model / "model.json").read_text())["userDefinedMetadata"]["dare"]
-    return meta["input"]["height"], meta["input"]["width"], [f"stage{i + 1}" for i in range(len(meta["stages"]))] + ["fused"]
+    return meta["input"]["height"], meta["input"]["width"], embedding_names(len(meta["stages"]))
 
 
 def threshold_key(name: str) -> str:

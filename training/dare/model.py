@@ -106,8 +106,13 @@ def exit_count(config: dict) -> int:
     return len(config["resolutions"]) if config.get("resolutions") else NUM_STAGES
 
 
+def embedding_names(exits: int) -> list[str]:
+    """stage1..stageN, then fused: the order every embedding table and file here uses."""
+    return [f"stage{s}" for s in range(1, exits + 1)] + ["fused"]
+
+
 def exit_names(config: dict) -> list[str]:
-    return [f"stage{s}" for s in range(1, exit_count(config) + 1)] + ["fused"]
+    return embedding_names(exit_count(config))
 
 
 def from_config(config: dict) -> nn.Module:

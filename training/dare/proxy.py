@@ -118,10 +118,10 @@ def teacher_embedder() -> tuple[Embedder, int, int, list[str]]:
 
 def tfjs_embedder(model_dir: Path) -> tuple[Embedder, int, int, list[str]]:
     from .evaluate import tfjs_embeddings
+    from .model import embedding_names
 
     meta = json.loads((model_dir / "model.json").read_text())["userDefinedMetadata"]["dare"]
-    names = [f"stage{i + 1}" for i in range(len(meta["stages"]))] + ["fused"]
-    return (lambda x: tfjs_embeddings(model_dir, x)), meta["input"]["height"], meta["input"]["width"], names
+    return (lambda x: tfjs_embeddings(model_dir, x)), meta["input"]["height"], meta["input"]["width"], embedding_names(len(meta["stages"]))
 
 
 def print_scores(result: dict[str, dict[str, dict[str, float | int]]]) -> None:
