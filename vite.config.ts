@@ -95,7 +95,7 @@ export default defineConfig({
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   test: {
-    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'build/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'build/**/*.test.ts', 'server/**/*.test.ts'],
     environment: 'node',
     // Several suites run the real model on wasm (warm-up, calibration) on a small shared machine: the
     // limits guard against hangs, they are not speed checks.
