@@ -1,7 +1,11 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_LAUNCH } from './e2e/support/browser';
 
 const PORT = Number(process.env.E2E_PORT ?? 4180);
+/** The served app's hub keeps its data outside the repo (the hub tests start hubs of their own). */
+const HUB_DIR = process.env.E2E_HUB_DIR ?? path.join(os.tmpdir(), `anytime-reid-e2e-hub-${PORT}`);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -27,7 +31,7 @@ export default defineConfig({
   webServer: {
     command: 'node scripts/start.mjs',
     url: `http://localhost:${PORT}/`,
-    env: { PORT: String(PORT) },
+    env: { PORT: String(PORT), HUB_DIR },
     reuseExistingServer: false,
     timeout: 300_000,
     stdout: 'pipe',
