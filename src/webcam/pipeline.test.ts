@@ -87,6 +87,8 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
     expect(alice.decision?.identity).toBe('alice');
     expect(other.decision?.identity).toBeNull();
     expect(other.decision!.distance!).toBeGreaterThan(alice.decision!.distance!);
+    // The entry each distance is to: the only one enrolled (the hub's sightings name it).
+    expect([alice.nearestEntryId, other.nearestEntryId].every((id) => id?.startsWith('alice-'))).toBe(true);
 
     // Steady state: nothing left on the backend frame after frame.
     const before = tf.memory().numTensors;

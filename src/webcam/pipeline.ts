@@ -38,6 +38,8 @@ export interface PersonView {
   /** Deepest stage reached on this person so far (null: none yet). */
   stage: StageId | null;
   decision: Decision | null;
+  /** The gallery entry the decision's distance is to (null before a match, or with an empty gallery). */
+  nearestEntryId: string | null;
   /** Engine steps run on this person in this frame. */
   stepsThisFrame: number;
 }
@@ -263,7 +265,7 @@ export class WebcamPipeline {
     const r = this.reid.get(t.id)!;
     // Recomputed every frame (cheap) so that moving the threshold slider acts at once.
     r.decision = r.stage === null ? null : decide(r.nearest, settings.thresholds, r.stage, settings.thresholdScale);
-    return { track: t.id, box: t.box, stage: r.stage, decision: r.decision, stepsThisFrame };
+    return { track: t.id, box: t.box, stage: r.stage, decision: r.decision, nearestEntryId: r.nearest?.entryId ?? null, stepsThisFrame };
   }
 
   /** Keeps a crop of each track being captured, every `every` frames (cheap: one cropAndResize). */
