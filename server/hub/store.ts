@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { MergeState } from '../../src/hub/merge.ts';
-import { base64ToBytes, bytesToBase64, type HubEntry, type HubEvent, type HubStatus, type SequencedEvent } from '../../src/hub/protocol.ts';
+import { type HubEntry, type HubEvent, type HubStatus, type SequencedEvent } from '../../src/hub/protocol.ts';
 
 export type AppendOutcome =
   | { status: 'stored'; seq: number }
@@ -71,9 +71,10 @@ CREATE TABLE IF NOT EXISTS entries (
   -- stage keys in blob order (stageOrder), comma-separated
   stages TEXT NOT NULL,
   -- every stage's float16 embedding, little-endian, concatenated in 'stages' order
-  embeddings BLOB NOT NULL,
-  thumbnail BLOB
+  embeddings BLOB NOT NULL
 );
+-- apart from entries: loading a stage's vectors then never reads thumbnail pages
+CREATE TABLE IF NOT EXISTS thumbnails (entry_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS entries_by_model ON entries(model_id);
 CREATE TABLE IF NOT EXISTS sightings (
   event_id TEXT PRIMARY KEY,
@@ -110,10 +111,10 @@ function entryIdOf(event: HubEvent): string {
 
 function embeddingBlob(entry: HubEntry): { stages: string; blob: Buffer } {
   const keys = stageOrder(Object.keys(entry.embeddings));
-  // parseEvent checked every embedding decodes to `dim` values; a failure here is a caller's bug.
+  // parseEvent checked every embedding is canonical base64 of `dim` values; a failure here is a caller's bug.
   const parts = keys.map((k) => {
-    const bytes = base64ToBytes(entry.embeddings[k]);
-    if (!bytes || bytes.length !== entry.dim * 2) throw new Error(`entry ${entry.id}: stage ${k} was not validated with parseEvent`);
+    const bytes = Buffer.from(entry.embeddings[k], 'base64');
+    if (bytes.length !== entry.dim * 2) throw new Error(`entry ${entry.id}: stage ${k} was not validated with parseEvent`);
     return bytes;
   });
   return { stages: keys.join(','), blob: Buffer.concat(parts) };
@@ -139,9 +140,10 @@ export function openSqliteHubStore(file: string): HubStore {
     entryEvent: db.prepare<[string], { event_id: string }>('SELECT event_id FROM entries WHERE id = ?'),
     insertEvent: db.prepare('INSERT INTO events (id, kind, device, at, entry_id, body) VALUES (?, ?, ?, ?, ?, ?)'),
     insertEntry: db.prepare(
-      `INSERT INTO entries (id, event_id, model_id, dim, identity, camera, camera_name, file_name, created_at, origin_device, stages, embeddings, thumbnail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO entries (id, event_id, model_id, dim, identity, camera, camera_name, file_name, created_at, origin_device, stages, embeddings)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    insertThumbnail: db.prepare('INSERT INTO thumbnails (entry_id, jpeg) VALUES (?, ?)'),
     insertSighting: db.prepare('INSERT INTO sightings (event_id, entry_id, identity, camera_name, distance, at, device) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     since: db.prepare<[number, number], EventRow>(
       `SELECT e.seq, e.body, n.stages, n.embeddings FROM events e
@@ -149,7 +151,7 @@ export function openSqliteHubStore(file: string): HubStore {
        WHERE e.seq > ? ORDER BY e.seq LIMIT ?`,
     ),
     log: db.prepare<[], { seq: number; body: string }>('SELECT seq, body FROM events ORDER BY seq'),
-    thumbnail: db.prepare<[string], { thumbnail: Buffer | null }>('SELECT thumbnail FROM entries WHERE id = ?'),
+    thumbnail: db.prepare<[string], { jpeg: Buffer }>('SELECT jpeg FROM thumbnails WHERE entry_id = ?'),
     vectors: db.prepare<[string], { id: string; stages: string; dim: number; embeddings: Buffer }>('SELECT id, stages, dim, embeddings FROM entries WHERE model_id = ?'),
   };
 
@@ -179,8 +181,9 @@ export function openSqliteHubStore(file: string): HubStore {
       if (other) return { status: 'refused', reason: `entry ${entry.id} was added before by event ${other.event_id} (entries are immutable)` };
       if (dim === undefined) q.addModel.run(entry.modelId, entry.dim);
       const { stages, blob } = embeddingBlob(entry);
-      const thumbnail = entry.thumbnail === undefined ? null : Buffer.from(base64ToBytes(entry.thumbnail) ?? []);
-      q.insertEntry.run(entry.id, event.id, entry.modelId, entry.dim, entry.identity, entry.camera, entry.cameraName, entry.fileName, entry.createdAt, event.device, stages, blob, thumbnail);
+      q.insertEntry.run(entry.id, event.id, entry.modelId, entry.dim, entry.identity, entry.camera, entry.cameraName, entry.fileName, entry.createdAt, event.device, stages, blob);
+      const thumbnail = entry.thumbnail === undefined ? null : Buffer.from(entry.thumbnail, 'base64');
+      if (thumbnail) q.insertThumbnail.run(entry.id, thumbnail);
     } else if (event.kind === 'sighting') {
       q.insertSighting.run(event.id, event.entryId, event.identity, event.cameraName, event.distance, event.at, event.device);
     }
@@ -209,7 +212,8 @@ export function openSqliteHubStore(file: string): HubStore {
           const blob = row.embeddings;
           const bytesPerStage = event.entry.dim * 2;
           event.entry.embeddings = Object.fromEntries(
-            row.stages.split(',').map((k, i) => [k, bytesToBase64(blob.subarray(i * bytesPerStage, (i + 1) * bytesPerStage))]),
+            // Node's encoder, not the protocol's portable one: ~50× faster, and the same canonical base64.
+            row.stages.split(',').map((k, i) => [k, blob.toString('base64', i * bytesPerStage, (i + 1) * bytesPerStage)]),
           );
         }
         return { ...event, seq: row.seq };
@@ -217,7 +221,7 @@ export function openSqliteHubStore(file: string): HubStore {
     },
     thumbnail(entryId) {
       if (merge.identityOf(entryId) === undefined) return undefined;
-      return q.thumbnail.get(entryId)?.thumbnail ?? undefined;
+      return q.thumbnail.get(entryId)?.jpeg;
     },
     dimOf(modelId) {
       return q.dimOf.get(modelId)?.dim;

@@ -7,10 +7,14 @@ export class HubTestClient {
   private readonly received: ServerMessage[] = [];
   private waiting: (() => void) | undefined;
   closeCode: number | undefined;
+  /** Bytes of every message received so far, as sent. */
+  bytesReceived = 0;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.received.push(JSON.parse(String(data)) as ServerMessage);
+      const text = String(data);
+      this.bytesReceived += text.length;
+      this.received.push(JSON.parse(text) as ServerMessage);
       this.waiting?.();
     });
     ws.on('close', (code) => {
