@@ -122,6 +122,9 @@ function embeddingBlob(entry: HubEntry): { stages: string; blob: Buffer } {
 
 export function openSqliteHubStore(file: string): HubStore {
   const db = new Database(file);
+  // Only takes effect while the file is new. At SQLite's default 4 KiB, two ~1.5 KB entry rows (or one
+  // 2 KB thumbnail) fill a page: half the file would be padding. 16 KiB pages pack them ~90% full.
+  db.pragma('page_size = 16384');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec(SCHEMA);
