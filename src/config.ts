@@ -102,3 +102,22 @@ export const GALLERY = {
   /** Entries are written to IndexedDB this many at a time while adding (one transaction each). */
   saveBatch: 8,
 } as const;
+
+/** The hub client (src/app/hub*): how a device syncs its gallery and sightings with the hub. */
+export const HUB = {
+  /** Reconnecting after the hub went away: first wait, doubling up to the cap, each wait ±jitter of itself
+   * (devices that lost the hub together do not all come back in the same instant). */
+  reconnectInitialMs: 500,
+  reconnectMaxMs: 30_000,
+  reconnectJitter: 0.3,
+  /** Events in one push (the protocol allows HUB_LIMITS.eventsPerPush), and the size of one push message,
+   * well under HUB_LIMITS.messageBytes (an add with its thumbnail is ~15 KB, at most ~90 KB). */
+  pushEvents: 50,
+  pushBytes: 1024 * 1024,
+  /** Thumbnails fetched at the same time from /hub/thumbnails/<id> (in the background, after the entries). */
+  thumbnailConcurrency: 4,
+  /** A person still in the webcam's view is reported as a sighting again at most this often. */
+  sightingIntervalMs: 30_000,
+  /** Sightings kept per identity, newest first (older ones are dropped on this device, not on the hub). */
+  sightingsPerIdentity: 200,
+} as const;

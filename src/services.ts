@@ -5,6 +5,8 @@
 import { GallerySession } from './app/gallerySession';
 import { browserCodec } from './app/browserCodec';
 import { EngineHost } from './app/engineHost';
+import { HubService } from './app/hubService';
+import { openHubStorage } from './app/hubStorage';
 import type { Notify } from './app/notify';
 import { QueryService } from './app/queryService';
 import { createEngine, createReranker, type BackendMemory, type CostStorage } from './engine';
@@ -42,6 +44,17 @@ export const engineHost = new EngineHost(
 );
 
 export const gallerySession = new GallerySession({ storage: openGalleryStore(), host: engineHost, codec: browserCodec, notify, download: downloadBlob });
+
+/** The hub on this page's origin (npm start serves both); started with the gallery (src/main.tsx). */
+export const hubService = new HubService({
+  gallery: gallerySession,
+  storage: openHubStorage(),
+  notify,
+  WebSocket,
+  fetch: (input, init) => fetch(input, init),
+  baseUrl: location.origin,
+  page: { href: () => location.href, replace: (url) => history.replaceState(history.state, '', url) },
+});
 
 let rerankerInstance: ReturnType<typeof createReranker> | undefined;
 

@@ -4,6 +4,10 @@
 //
 // Nothing is lost to a storage failure: entries IndexedDB refuses (quota, storage disabled) stay in the
 // gallery for this tab, are counted as unsaved, and can still be exported.
+//
+// The hub (src/app/hubService.ts) shares the gallery between devices: it listens to the changes made here
+// (onLocalChange) and brings other devices' changes in through applyRemote, which tells no listener, so a
+// remote change never comes back as a local one.
 
 import { GalleryIndex, stageKey, type Engine, type Match, type RgbaPixels, type StageKey } from '../engine';
 import { exportFileName, exportGallery, GalleryStorageError, importGallery, type GalleryEntry, type GalleryStore, type ImportedGallery, type StorageOperation } from '../gallery';
@@ -48,7 +52,7 @@ export interface GallerySessionDeps {
   download(blob: Blob, fileName: string): void;
 }
 
-/** What an entry is made from; `makeEntry` adds the id, the model and the time. */
+/** What an entry is made from; `makeEntry` adds the id, the model, the time and the camera name. */
 export interface EntrySource {
   identity: string;
   camera: number | null;
@@ -58,9 +62,29 @@ export interface EntrySource {
 }
 
 /** The one gallery-entry builder, for uploads and webcam enrollment alike. */
-export function makeEntry(source: EntrySource, engine: Engine, addedAt = Date.now()): GalleryEntry {
-  return { id: newEntryId(), ...source, modelId: engine.model.modelId, addedAt };
+export function makeEntry(source: EntrySource, engine: Engine, addedAt = Date.now(), cameraName: string | null = null): GalleryEntry {
+  return { id: newEntryId(), ...source, cameraName, modelId: engine.model.modelId, addedAt };
 }
+
+/** A change made on this device (not one applied through applyRemote). Clearing the gallery removes every id. */
+export type GalleryChange =
+  | { kind: 'added'; entries: readonly GalleryEntry[] }
+  | { kind: 'removed'; ids: readonly string[] }
+  | { kind: 'renamed'; id: string; identity: string };
+
+/** Changes another device made, as the hub's merge rules resolved them. */
+export interface RemoteChanges {
+  /** New entries; ids already in the gallery are skipped (entries are immutable). */
+  added: readonly GalleryEntry[];
+  renamed: readonly { id: string; identity: string }[];
+  removed: readonly string[];
+}
+
+/** Where a thumbnail missing from an entry comes from (the hub): the JPEG, or null when there is none. */
+export type ThumbnailSource = (entry: GalleryEntry) => Promise<Blob | null>;
+
+/** An identity as the gallery accepts it: trimmed, not empty, within the hub's limit. */
+const MAX_IDENTITY_CHARS = 120;
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
@@ -71,6 +95,10 @@ export class GallerySession extends Observable<GallerySessionState> {
   /** Gallery jobs run one at a time, in order. A job never waits for the engine (its attach runs here too). */
   private work: Promise<void> = Promise.resolve();
   private viewCache: GalleryView | null = null;
+  private readonly changeListeners = new Set<(change: GalleryChange) => void>();
+  private thumbnailSource: ThumbnailSource | null = null;
+  /** The camera name given to the entries this device adds (set while it is part of a hub). */
+  private cameraName: string | null = null;
 
   constructor(private readonly deps: GallerySessionDeps) {
     super({ entries: [], version: 0, loaded: false, persistent: true, unsaved: new Set(), job: null, cleared: null });
@@ -92,6 +120,26 @@ export class GallerySession extends Observable<GallerySessionState> {
   private enqueue(job: () => Promise<void>): Promise<void> {
     this.work = this.work.then(job, job);
     return this.work;
+  }
+
+  /** Tells `listener` of every change made on this device, until the returned function is called. */
+  onLocalChange(listener: (change: GalleryChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private told(change: GalleryChange): void {
+    for (const listener of this.changeListeners) listener(change);
+  }
+
+  /** The camera name entries added from now on carry (null: none). */
+  setCameraName(name: string | null): void {
+    this.cameraName = name;
+  }
+
+  /** Where missing thumbnails are fetched from (re-embedding and export need them). */
+  setThumbnailSource(source: ThumbnailSource | null): void {
+    this.thumbnailSource = source;
   }
 
   /** Applies a new list of entries (and which of them are unsaved). */
@@ -147,9 +195,115 @@ export class GallerySession extends Observable<GallerySessionState> {
     const now = Date.now();
     const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
     const entries = crops.map((_, i) =>
-      makeEntry({ identity, camera: null, fileName: `webcam-${identity}-${stamp}-${i + 1}.jpg`, thumbnail: thumbnails[i], embeddings: embeddings[i] }, engine, now + i),
+      makeEntry({ identity, camera: null, fileName: `webcam-${identity}-${stamp}-${i + 1}.jpg`, thumbnail: thumbnails[i], embeddings: embeddings[i] }, engine, now + i, this.cameraName),
     );
-    await this.enqueue(() => this.addToGallery(entries));
+    await this.enqueue(async () => {
+      await this.addToGallery(entries);
+      this.told({ kind: 'added', entries });
+    });
+  }
+
+  /** Gives entry `id` another identity (its embeddings, and so the index, stay as they are). */
+  rename(id: string, identity: string): Promise<void> {
+    return this.enqueue(async () => {
+      const entry = this.state.entries.find((e) => e.id === id);
+      const name = identity.trim();
+      if (!entry || name === entry.identity) return;
+      if (name === '' || name.length > MAX_IDENTITY_CHARS) {
+        this.deps.notify.error(`${entry.fileName} was not renamed: an identity has 1 to ${MAX_IDENTITY_CHARS} characters.`);
+        return;
+      }
+      const renamed = { ...entry, identity: name };
+      if (this.state.persistent && !this.state.unsaved.has(id)) {
+        try {
+          await this.deps.storage.addMany([renamed]);
+        } catch (e) {
+          this.deps.notify.error(`${entry.fileName} was not renamed: ${this.storageFailed(e, 'save').message}`);
+          return;
+        }
+      }
+      this.change(
+        this.state.entries.map((e) => (e.id === id ? renamed : e)),
+        this.state.unsaved,
+      );
+      this.told({ kind: 'renamed', id, identity: name });
+    });
+  }
+
+  /** Applies another device's changes (through the hub), telling no change listener. Resolves once they
+   * are stored (or known unsaved); entries of another model are re-embedded afterwards, in a job of their own. */
+  applyRemote(changes: RemoteChanges): Promise<void> {
+    return this.enqueue(async () => {
+      const removed = new Set(changes.removed);
+      const known = new Set(this.state.entries.map((e) => e.id));
+      const added = changes.added.filter((e) => !known.has(e.id) && !removed.has(e.id));
+      const identities = new Map(changes.renamed.map((r) => [r.id, r.identity]));
+      const renamed: GalleryEntry[] = [];
+      const kept: GalleryEntry[] = [];
+      for (const e of this.state.entries) {
+        if (removed.has(e.id)) continue;
+        const identity = identities.get(e.id);
+        if (identity !== undefined && identity !== e.identity) {
+          const r = { ...e, identity };
+          renamed.push(r);
+          kept.push(r);
+        } else kept.push(e);
+      }
+      const gone = this.state.entries.filter((e) => removed.has(e.id)).map((e) => e.id);
+      if (added.length === 0 && renamed.length === 0 && gone.length === 0) return;
+      const unsaved = new Set(this.state.unsaved);
+      for (const id of gone) {
+        this.index?.remove(id);
+        unsaved.delete(id);
+      }
+      this.addToIndex(added);
+      for (const e of added) unsaved.add(e.id);
+      this.change([...kept, ...added], unsaved);
+      if (gone.length && this.state.persistent) {
+        try {
+          await this.deps.storage.removeMany(gone);
+        } catch (e) {
+          this.deps.notify.error(`Entries deleted on another device are still stored here (they come back on the next load): ${this.storageFailed(e, 'delete').message}`);
+        }
+      }
+      await this.persist([...renamed.filter((e) => !this.state.unsaved.has(e.id)), ...added]);
+      const engine = this.indexEngine;
+      const foreign = engine ? added.filter((e) => e.modelId !== engine.model.modelId) : [];
+      if (engine && foreign.length) {
+        void this.enqueue(async () => {
+          if (this.indexEngine !== engine) return; // a new engine's attach re-embeds them
+          const ids = new Set(this.state.entries.map((e) => e.id));
+          const updated = await this.reembed(engine, foreign.filter((e) => ids.has(e.id)));
+          this.addToIndex(updated);
+          this.update({ version: this.state.version + 1 });
+        });
+      }
+    });
+  }
+
+  /** Puts fetched thumbnails into the entries that lacked them, and stores them. */
+  setThumbnails(thumbnails: ReadonlyMap<string, Blob>): Promise<void> {
+    return this.enqueue(async () => {
+      const filled: GalleryEntry[] = [];
+      const entries = this.state.entries.map((e) => {
+        const thumbnail = e.thumbnail === null ? thumbnails.get(e.id) : undefined;
+        if (!thumbnail) return e;
+        const f = { ...e, thumbnail };
+        filled.push(f);
+        return f;
+      });
+      if (filled.length === 0) return;
+      // Searches are unaffected: the version stays.
+      this.update({ entries });
+      const toSave = filled.filter((e) => !this.state.unsaved.has(e.id));
+      if (this.state.persistent && toSave.length) {
+        try {
+          await this.deps.storage.addMany(toSave);
+        } catch (e) {
+          this.deps.notify.error(`Thumbnails from the hub were not saved (they are fetched again on the next load): ${GalleryStorageError.from(e, 'save').message}`);
+        }
+      }
+    });
   }
 
   remove(id: string): Promise<void> {
@@ -171,6 +325,7 @@ export class GallerySession extends Observable<GallerySessionState> {
         this.state.entries.filter((e) => e.id !== id),
         unsaved,
       );
+      this.told({ kind: 'removed', ids: [id] });
     });
   }
 
@@ -189,24 +344,51 @@ export class GallerySession extends Observable<GallerySessionState> {
       this.index?.clear();
       this.change([], new Set());
       this.update({ cleared: removed });
+      this.told({ kind: 'removed', ids: removed.map((e) => e.id) });
     });
   }
 
   undoClear(): Promise<void> {
     return this.enqueue(async () => {
-      const restored = this.state.cleared;
+      const cleared = this.state.cleared;
       this.update({ cleared: null });
-      if (restored) await this.addToGallery(restored);
+      if (!cleared) return;
+      // New ids: a hub keeps the clear's deletes as tombstones, and the restored entries are new ones there.
+      const restored = cleared.map((e) => ({ ...e, id: newEntryId() }));
+      await this.addToGallery(restored);
+      this.told({ kind: 'added', entries: restored });
     });
   }
 
-  /** Writes the gallery file (async: its checksum hashes the thumbnails) and hands it to the download. */
+  /** Writes the gallery file (async: its checksum hashes the thumbnails) and hands it to the download.
+   * Thumbnails not fetched from the hub yet are fetched first; entries whose thumbnail cannot be had are
+   * left out, and the user is told. */
   async exportFile(): Promise<void> {
     try {
-      this.deps.download(await exportGallery(this.state.entries), exportFileName());
+      const entries: GalleryEntry[] = [];
+      const missing: GalleryEntry[] = [];
+      const fetched = new Map<string, Blob>();
+      for (const e of this.state.entries) {
+        const thumbnail = e.thumbnail ?? (await this.fetchThumbnail(e).catch(() => null));
+        if (!thumbnail) missing.push(e);
+        else {
+          if (!e.thumbnail) fetched.set(e.id, thumbnail);
+          entries.push({ ...e, thumbnail });
+        }
+      }
+      if (fetched.size) void this.setThumbnails(fetched);
+      this.deps.download(await exportGallery(entries), exportFileName());
+      if (missing.length) {
+        const n = missing.length;
+        this.deps.notify.error(`${n} gallery ${plural(n, 'entry was', 'entries were')} left out of the export: ${plural(n, 'its', 'their')} thumbnail could not be fetched from the hub (${missing[0].fileName}…).`);
+      }
     } catch (e) {
       this.deps.notify.error(`The gallery could not be exported: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  private async fetchThumbnail(entry: GalleryEntry): Promise<Blob | null> {
+    return this.thumbnailSource ? this.thumbnailSource(entry) : null;
   }
 
   /** Adds the entries of an exported file (or, with `replace`, replaces the gallery with them). */
@@ -235,12 +417,16 @@ export class GallerySession extends Observable<GallerySessionState> {
               return;
             }
           }
+          const kept = new Set(imported.entries.map((e) => e.id));
+          const gone = this.state.entries.filter((e) => !kept.has(e.id)).map((e) => e.id);
           this.change(imported.entries, this.state.persistent ? new Set() : new Set(imported.entries.map((e) => e.id)));
+          if (gone.length) this.told({ kind: 'removed', ids: gone });
         } else {
           const ids = new Set(imported.entries.map((e) => e.id));
           this.change([...this.state.entries.filter((e) => !ids.has(e.id)), ...imported.entries], new Set([...this.state.unsaved, ...ids]));
           await this.persist(imported.entries);
         }
+        this.told({ kind: 'added', entries: imported.entries });
         if (this.indexEngine) await this.syncIndex(this.indexEngine);
       } catch (e) {
         this.deps.notify.error(`${file.name} was not imported: ${e instanceof Error ? e.message : String(e)}`);
@@ -318,6 +504,8 @@ export class GallerySession extends Observable<GallerySessionState> {
         const entry = makeEntry(
           { identity: label.identity, camera: label.camera, fileName: name, thumbnail: image.thumbnail, embeddings: await engine.runner.embedAll(image.pixels) },
           engine,
+          Date.now(),
+          this.cameraName,
         );
         this.addToIndex([entry]);
         this.change([...this.state.entries, entry], new Set([...this.state.unsaved, entry.id]));
@@ -328,12 +516,14 @@ export class GallerySession extends Observable<GallerySessionState> {
       }
       if (batch.length >= GALLERY.saveBatch) {
         await this.persist(batch);
+        this.told({ kind: 'added', entries: batch });
         batch = [];
       }
       this.update({ job: { kind: 'add', done: i + 1, total: files.length, failed } });
       await yieldToUi();
     }
     await this.persist(batch);
+    if (batch.length) this.told({ kind: 'added', entries: batch });
     this.update({ job: null });
   }
 
@@ -354,20 +544,31 @@ export class GallerySession extends Observable<GallerySessionState> {
     this.index = null;
     this.indexEngine = engine;
     const stale = this.state.entries.filter((e) => e.modelId !== engine.model.modelId);
-    if (stale.length > 0) await this.reembed(engine, stale);
+    await this.reembed(engine, stale);
     this.addToIndex(this.state.entries);
     this.update({ version: this.state.version + 1 });
   }
 
-  private async reembed(engine: Engine, stale: readonly GalleryEntry[]): Promise<void> {
+  /** Re-embeds `stale` with `engine` from their thumbnails (fetching a missing one first); returns the
+   * entries that were. */
+  private async reembed(engine: Engine, stale: readonly GalleryEntry[]): Promise<GalleryEntry[]> {
+    if (stale.length === 0) return [];
     const setJob = (done: number, failed: number) => this.update({ job: done < stale.length ? { kind: 'reembed', done, total: stale.length, failed } : null });
     const updated = new Map<string, GalleryEntry>();
     let failed = 0;
     setJob(0, 0);
     for (const [i, entry] of stale.entries()) {
       try {
-        const pixels = await this.deps.codec.readThumbnail(entry.thumbnail, engine.model.meta.input);
-        updated.set(entry.id, { ...entry, embeddings: await engine.runner.embedAll(pixels), modelId: engine.model.modelId });
+        const thumbnail = entry.thumbnail ?? (await this.fetchThumbnail(entry));
+        if (!thumbnail) {
+          failed++;
+          this.deps.notify.error(
+            `${entry.fileName} (${entry.identity}) was embedded by another model and cannot be re-embedded: the hub has no thumbnail for it. It stays in the gallery but is not searched.`,
+          );
+        } else {
+          const pixels = await this.deps.codec.readThumbnail(thumbnail, engine.model.meta.input);
+          updated.set(entry.id, { ...entry, thumbnail, embeddings: await engine.runner.embedAll(pixels), modelId: engine.model.modelId });
+        }
       } catch (e) {
         failed++;
         this.deps.notify.error(failureMessage('Not embedded with the current model (the entry stays in the gallery but is not searched)', entry.fileName, e));
@@ -385,5 +586,6 @@ export class GallerySession extends Observable<GallerySessionState> {
         this.deps.notify.error(`The re-embedded entries were not saved (they are embedded again on the next load): ${GalleryStorageError.from(e, 'save').message}`);
       }
     }
+    return [...updated.values()];
   }
 }

@@ -127,7 +127,7 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
       ['alice', null, engine.model.modelId],
     ]);
     expect(entries[1].fileName).toMatch(/^webcam-alice-.+-2\.jpg$/);
-    expect(entries[0].thumbnail.type).toBe('image/jpeg');
+    expect(entries[0].thumbnail!.type).toBe('image/jpeg');
 
     const view = session.view();
     expect(view).not.toBe(before);
@@ -148,7 +148,7 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
     expect(entry.id).toBe(stale.id);
     expect(entry.modelId).toBe(engine.model.modelId);
     expect([...entry.embeddings.fused]).not.toEqual([...stale.embeddings.fused]);
-    const pixels = await nodeCodec.readThumbnail(stale.thumbnail, engine.model.meta.input);
+    const pixels = await nodeCodec.readThumbnail(stale.thumbnail!, engine.model.meta.input);
     expect([...entry.embeddings.fused]).toEqual([...(await engine.runner.embedAll(pixels)).fused]);
     expect((await storage.load()).entries[0].modelId).toBe(engine.model.modelId);
     expect((await session.search({ fused: entry.embeddings.fused }, 1)).fused?.[0].id).toBe(entry.id);

@@ -36,6 +36,8 @@ const FIELD_PROBLEMS: { [K in keyof EntryFields]-?: (v: unknown) => string | nul
   identity: (v) => (typeof v === 'string' && v.trim() !== '' ? null : 'has no identity'),
   camera: (v) => (v === null || (Number.isInteger(v) && (v as number) >= 0) ? null : 'has an invalid camera'),
   fileName: (v) => (typeof v === 'string' ? null : 'has no file name'),
+  // Absent in entries stored or exported before the hub: read as null.
+  cameraName: (v) => (v === undefined || v === null || (typeof v === 'string' && v.trim() !== '') ? null : 'has an invalid camera name'),
   addedAt: (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'has no valid addedAt time'),
 };
 
@@ -50,9 +52,10 @@ export function fieldsProblem(e: Record<string, unknown>): string | null {
   return null;
 }
 
-/** Just the EntryFields of an entry (or of a record that passed fieldsProblem). */
+/** Just the EntryFields of an entry (or of a record that passed fieldsProblem), a missing camera name as null. */
 export function entryFields(e: EntryFields): EntryFields {
-  return Object.fromEntries(ENTRY_FIELDS.map((field) => [field, e[field]])) as unknown as EntryFields;
+  const fields = Object.fromEntries(ENTRY_FIELDS.map((field) => [field, e[field]])) as unknown as EntryFields;
+  return { ...fields, cameraName: fields.cameraName ?? null };
 }
 
 /** What is wrong with a record that should be a GalleryEntry, or null. Embeddings must all have the same
@@ -63,7 +66,7 @@ export function entryProblem(value: unknown, dim?: number): string | null {
   const problem = fieldsProblem(e);
   if (problem) return problem;
   if (typeof e.modelId !== 'string' || e.modelId === '') return 'has no model id';
-  if (!(e.thumbnail instanceof Blob)) return 'has no thumbnail Blob';
+  if (e.thumbnail !== null && !(e.thumbnail instanceof Blob)) return 'has no thumbnail Blob';
   if (typeof e.embeddings !== 'object' || e.embeddings === null) return 'has no embeddings';
   const embeddings = e.embeddings as Record<string, unknown>;
   let expected = dim;

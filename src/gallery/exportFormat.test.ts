@@ -89,8 +89,8 @@ describe('exportGallery / importGallery', () => {
         expect(back.embeddings[key]).toBeInstanceOf(Float32Array);
         expect(new Uint8Array(back.embeddings[key].buffer)).toEqual(new Uint8Array(original.embeddings[key].slice().buffer));
       }
-      expect(back.thumbnail.type).toBe('image/jpeg');
-      expect(await bytesOf(back.thumbnail)).toEqual(await bytesOf(original.thumbnail));
+      expect(back.thumbnail!.type).toBe('image/jpeg');
+      expect(await bytesOf(back.thumbnail!)).toEqual(await bytesOf(original.thumbnail!));
     }
   });
 
@@ -104,7 +104,7 @@ describe('exportGallery / importGallery', () => {
   it('adds under 250 bytes per entry beyond the raw float32 embeddings and the thumbnail', async () => {
     const entries = Array.from({ length: 50 }, (_, i) => makeEntry(i));
     const size = (await exportGallery(entries)).size;
-    const thumbnails = entries.reduce((n, e) => n + e.thumbnail.size, 0);
+    const thumbnails = entries.reduce((n, e) => n + e.thumbnail!.size, 0);
     const perEntryOverhead = (size - thumbnails - 50 * 5 * 128 * 4) / 50;
     expect(perEntryOverhead).toBeLessThan(250);
   });
@@ -219,7 +219,7 @@ describe('importGallery refuses, naming the file and the problem', () => {
   it('a damaged thumbnail, even with a checksum that matches', async () => {
     const entries = threeEntries();
     const bytes = await exported(entries);
-    const lastThumb = bytes.length - entries[2].thumbnail.size;
+    const lastThumb = bytes.length - entries[2].thumbnail!.size;
     const start = bytes.slice();
     start[lastThumb] = 0;
     let e = await refusal(await reseal(start));
@@ -254,7 +254,7 @@ describe('the checksum (version 2) refuses a file damaged after export, as a who
       // The lowest byte of a float32 moves the value by ~1e-8 of itself: no per-value check can see it.
       ['low byte of an embedding value', floatAt(bytes, 1, 2, 5)],
       ['high byte of an embedding value', floatAt(bytes, 2, 4, 100) + 3],
-      ['inside the first thumbnail', thumbsAt + Math.floor(entries[0].thumbnail.size / 2)],
+      ['inside the first thumbnail', thumbsAt + Math.floor(entries[0].thumbnail!.size / 2)],
       ['inside the last thumbnail', bytes.length - 20],
       ['a digit of a camera number in the header', PREAMBLE + new TextDecoder().decode(bytes.subarray(PREAMBLE)).indexOf('"camera":2') + 9],
       ['the checksum', 20],
@@ -305,7 +305,7 @@ describe('version 1 files (no checksum) still import, with every per-value check
     expect(imported.exportedAt).toBe(1_732_000_000_000);
     expect(imported.foreignModelEntries).toBe(1);
     expect(imported.entries.map((e) => ({ ...e, thumbnail: null }))).toEqual(entries.map((e) => ({ ...e, thumbnail: null })));
-    for (const [i, back] of imported.entries.entries()) expect(await bytesOf(back.thumbnail)).toEqual(await bytesOf(entries[i].thumbnail));
+    for (const [i, back] of imported.entries.entries()) expect(await bytesOf(back.thumbnail!)).toEqual(await bytesOf(entries[i].thumbnail!));
   });
 
   it('one embedding value altered by more than rounding is refused by the unit-norm check', async () => {

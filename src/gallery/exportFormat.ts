@@ -73,19 +73,22 @@ export async function exportGallery(entries: readonly GalleryEntry[], exportedAt
   const modelIds: string[] = [];
   const fileEntries: FileEntry[] = [];
   const seen = new Set<string>();
+  const blobs: Blob[] = [];
   entries.forEach((e, i) => {
     const problem = entryProblem(e, dim);
     if (problem) throw new GalleryFileError('invalid', `Cannot export: entry ${i} (id "${String(e.id)}") ${problem}.`);
     if (seen.has(e.id)) throw new GalleryFileError('invalid', `Cannot export: id "${e.id}" appears twice.`);
+    if (e.thumbnail === null) throw new GalleryFileError('invalid', `Cannot export: entry ${i} (id "${e.id}") has no thumbnail yet (it comes from the hub and was not fetched).`);
     seen.add(e.id);
     let model = modelIds.indexOf(e.modelId);
     if (model < 0) model = modelIds.push(e.modelId) - 1;
     fileEntries.push({ ...entryFields(e), model, thumbnailType: e.thumbnail.type || 'image/jpeg', thumbnailBytes: e.thumbnail.size });
+    blobs.push(e.thumbnail);
   });
   const header: FileHeader = { format: 'anytime-reid-gallery', exportedAt, modelIds, dim, stages: [...STAGE_KEYS], entries: fileEntries };
   const json = JSON.stringify(header);
   const headerBytes = new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
-  const thumbnails = await Promise.all(entries.map(async (e) => new Uint8Array(await e.thumbnail.arrayBuffer())));
+  const thumbnails = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
 
   const preamble = PREAMBLE[GALLERY_FILE_VERSION];
   const floatsAt = preamble + headerBytes.length;

@@ -35,8 +35,8 @@ describe('openGalleryStore', () => {
     expect([...back.embeddings.fused]).toEqual([...original.embeddings.fused]);
     expect([...back.embeddings['3']]).toEqual([...original.embeddings['3']]);
     expect(back.thumbnail).toBeInstanceOf(Blob);
-    expect(back.thumbnail.type).toBe('image/jpeg');
-    expect(await bytesOf(back.thumbnail)).toEqual(await bytesOf(original.thumbnail));
+    expect(back.thumbnail!.type).toBe('image/jpeg');
+    expect(await bytesOf(back.thumbnail!)).toEqual(await bytesOf(original.thumbnail!));
     expect({ ...back, embeddings: undefined, thumbnail: undefined }).toEqual({ ...original, embeddings: undefined, thumbnail: undefined });
     expect(await store.count()).toBe(3);
   });

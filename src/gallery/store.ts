@@ -1,6 +1,6 @@
 // Gallery persistence in IndexedDB through idb-keyval, in a database of its own: entries are stored
 // as they are (Float32Array and Blob survive structured clone), keyed by id.
-import { clear, createStore, del, entries, promisifyRequest, type UseStore } from 'idb-keyval';
+import { clear, createStore, del, delMany, entries, promisifyRequest, type UseStore } from 'idb-keyval';
 import { entryProblem } from './entryCheck';
 import { GalleryStorageError, type StorageOperation } from './errors';
 import type { GalleryEntry } from './types';
@@ -31,6 +31,8 @@ export interface GalleryStore {
   replaceAll(entries: readonly GalleryEntry[]): Promise<void>;
   /** Deletes one entry (no error if it does not exist). */
   remove(id: string): Promise<void>;
+  /** Deletes entries in one transaction (ids not stored are no error). */
+  removeMany(ids: readonly string[]): Promise<void>;
   /** Deletes everything. */
   clear(): Promise<void>;
   count(): Promise<number>;
@@ -55,7 +57,7 @@ export function openGalleryStore(dbName = GALLERY_DB): GalleryStore {
         for (const [key, value] of await entries<IDBValidKey, unknown>(store)) {
           const problem = entryProblem(value);
           if (problem) loaded.unreadable.push({ key: String(key), problem });
-          else loaded.entries.push(value as GalleryEntry);
+          else loaded.entries.push({ ...(value as GalleryEntry), cameraName: (value as Partial<GalleryEntry>).cameraName ?? null });
         }
         loaded.entries.sort((a, b) => a.addedAt - b.addedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         return loaded;
@@ -63,6 +65,7 @@ export function openGalleryStore(dbName = GALLERY_DB): GalleryStore {
     addMany: (batch) => guard('save', () => putBatch(store, checkBatch(batch), false)),
     replaceAll: (batch) => guard('save', () => putBatch(store, checkBatch(batch), true)),
     remove: (id) => guard('delete', () => del(id, store)),
+    removeMany: (ids) => guard('delete', () => (ids.length ? delMany([...ids], store) : Promise.resolve())),
     clear: () => guard('clear', () => clear(store)),
     count: () => guard('count', () => store('readonly', (os) => promisifyRequest(os.count()))),
   };

@@ -9,8 +9,12 @@ export interface GalleryEntry {
   /** Camera number from the file name, or null when unknown. */
   camera: number | null;
   fileName: string;
-  /** JPEG of the image at the model's input size: shown as the thumbnail, and enough to re-embed it. */
-  thumbnail: Blob;
+  /** Camera name of the device that added it through the hub ("Front door"); null for entries added
+   * before the device joined a hub, or stored by an older version of the app. */
+  cameraName: string | null;
+  /** JPEG of the image at the model's input size: shown as the thumbnail, and enough to re-embed it. Null
+   * for an entry from the hub whose thumbnail is not fetched yet (hub events carry none). */
+  thumbnail: Blob | null;
   /** Every stage's L2-normalised embedding (STAGE_KEYS: each exit, then fused). */
   embeddings: Record<StageKey, Float32Array>;
   /** Which model produced the embeddings (model.json URL + weights hash); others must be re-embedded. */

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 
 interface ThumbnailProps {
-  blob: Blob;
+  /** Null while the image is not there yet (a hub entry whose thumbnail is still being fetched). */
+  blob: Blob | null;
   alt: string;
   className?: string;
 }
@@ -10,6 +11,7 @@ interface ThumbnailProps {
 export function Thumbnail({ blob, alt, className }: ThumbnailProps) {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
+    if (!blob) return setUrl(null);
     const u = URL.createObjectURL(blob);
     setUrl(u);
     return () => URL.revokeObjectURL(u);

@@ -32,6 +32,7 @@ export function makeEntry(i: number, opts: { dim?: number; modelId?: string; see
     identity: String(i % 7).padStart(4, '0'),
     camera: i % 3 === 0 ? null : (i % 6) + 1,
     fileName: `${String(i % 7).padStart(4, '0')}_c1s1_00045${i}_01.jpg`,
+    cameraName: null,
     thumbnail: new Blob([jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }),
     embeddings,
     modelId,
