@@ -17,6 +17,8 @@ interface GalleryState extends GallerySessionState {
    * The identity is `options.identity`, else the typed one, else read from each Market-1501 file name. */
   addFiles(files: readonly File[], options?: { identity?: string }): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Gives one entry another identity (shared through the hub like any change). */
+  rename(id: string, identity: string): Promise<void>;
   clear(): Promise<void>;
   undoClear(): Promise<void>;
   exportGallery(): void;
@@ -32,6 +34,7 @@ export const useGallery = create<GalleryState>()((set, get) => ({
   load: () => gallerySession.load(),
   addFiles: (files, options = {}) => gallerySession.addFiles(files, options.identity ?? get().typedIdentity),
   remove: (id) => gallerySession.remove(id),
+  rename: (id, identity) => gallerySession.rename(id, identity),
   clear: () => gallerySession.clear(),
   undoClear: () => gallerySession.undoClear(),
   exportGallery: () => gallerySession.exportFile(),

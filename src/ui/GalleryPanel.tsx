@@ -1,7 +1,8 @@
 // Building the gallery: add images (files, a folder, drag and drop), with identities from the naming rules
 // of src/protocol or typed; see, delete, clear, export and import the entries.
 
-import { useMemo, useState, type DragEvent } from 'react';
+import { useMemo, useState, type DragEvent, type KeyboardEvent } from 'react';
+import type { GalleryEntry } from '../gallery';
 import { countPeople, labelOf, NAME_RULE_TITLES } from '../protocol';
 import { useEngine } from '../store/engine';
 import { useGallery, type GalleryJob } from '../store/gallery';
@@ -156,10 +157,93 @@ function ManageGallery() {
   );
 }
 
+/** The identity, renamed in place: Enter commits, Escape (or leaving the field) keeps the old one. */
+function RenameField({ entry, onDone }: { entry: GalleryEntry; onDone: () => void }) {
+  const rename = useGallery((s) => s.rename);
+  const [empty, setEmpty] = useState(false);
+  const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'Escape') onDone();
+    if (e.key !== 'Enter') return;
+    const identity = e.currentTarget.value.trim();
+    if (!identity) {
+      setEmpty(true);
+      return;
+    }
+    onDone();
+    if (identity !== entry.identity) void rename(entry.id, identity);
+  };
+  return (
+    <>
+      <input
+        type="text"
+        className="entry-rename"
+        defaultValue={entry.identity}
+        // The field appears because the user asked to type in it.
+        autoFocus
+        onFocus={(e) => e.currentTarget.select()}
+        onKeyDown={onKeyDown}
+        onBlur={onDone}
+        aria-label={`New identity of ${entry.fileName}`}
+        aria-invalid={empty}
+        data-testid="gallery-rename-input"
+      />
+      {empty && <span className="warning small">Type a name (Escape keeps {entry.identity}).</span>}
+    </>
+  );
+}
+
+function EntryItem({ entry: e, unsaved }: { entry: GalleryEntry; unsaved: boolean }) {
+  const remove = useGallery((s) => s.remove);
+  const [renaming, setRenaming] = useState(false);
+  const label = labelOf(e);
+  return (
+    <li
+      className="entry"
+      data-testid="gallery-item"
+      data-identity={e.identity}
+      data-kind={label.kind}
+      data-rule={label.rule}
+      data-camera={e.camera ?? ''}
+      data-camera-name={e.cameraName ?? ''}
+      data-id={e.id}
+      data-file-name={e.fileName}
+    >
+      <Thumbnail blob={e.thumbnail} alt={label.kind === 'person' ? `Person ${e.identity}` : `A ${label.kind} image`} className="thumb" />
+      {renaming ? (
+        <RenameField entry={e} onDone={() => setRenaming(false)} />
+      ) : (
+        <span className="entry-caption">
+          <strong>{labelCaption(label)}</strong>
+          {e.camera !== null && <span className="muted"> cam {e.camera}</span>}
+          {unsaved && <span className="warning" title="Not saved in this browser"> •</span>}
+        </span>
+      )}
+      {e.cameraName && (
+        <span className="entry-file muted small" title={`Added at ${e.cameraName}`} data-testid="gallery-item-camera-name">
+          at {e.cameraName}
+        </span>
+      )}
+      <span className="entry-file muted small" title={e.fileName}>
+        {e.fileName}
+      </span>
+      <span className="entry-rule muted small" data-testid="gallery-item-rule">
+        by {NAME_RULE_TITLES[label.rule]}
+      </span>
+      <span className="entry-actions">
+        <button type="button" className="inline" onClick={() => setRenaming(true)} disabled={renaming} aria-label={`Rename ${e.fileName}`} data-testid="gallery-rename">
+          Rename
+        </button>
+        <button type="button" className="inline danger" onClick={() => void remove(e.id)} aria-label={`Delete ${e.fileName}`} data-testid="gallery-delete">
+          Delete
+        </button>
+      </span>
+    </li>
+  );
+}
+
 function EntryGrid() {
   const entries = useGallery((s) => s.entries);
   const unsaved = useGallery((s) => s.unsaved);
-  const remove = useGallery((s) => s.remove);
   if (entries.length === 0) return <p className="muted">The gallery is empty.</p>;
   const shown = entries.slice(-MAX_SHOWN).reverse();
   return (
@@ -170,38 +254,9 @@ function EntryGrid() {
         </p>
       )}
       <ul className="entry-grid" aria-label="Gallery entries, newest first">
-        {shown.map((e) => {
-          const label = labelOf(e);
-          return (
-            <li
-              key={e.id}
-              className="entry"
-              data-testid="gallery-item"
-              data-identity={e.identity}
-              data-kind={label.kind}
-              data-rule={label.rule}
-              data-camera={e.camera ?? ''}
-              data-id={e.id}
-              data-file-name={e.fileName}
-            >
-              <Thumbnail blob={e.thumbnail} alt={label.kind === 'person' ? `Person ${e.identity}` : `A ${label.kind} image`} className="thumb" />
-              <span className="entry-caption">
-                <strong>{labelCaption(label)}</strong>
-                {e.camera !== null && <span className="muted"> cam {e.camera}</span>}
-                {unsaved.has(e.id) && <span className="warning" title="Not saved in this browser"> •</span>}
-              </span>
-              <span className="entry-file muted small" title={e.fileName}>
-                {e.fileName}
-              </span>
-              <span className="entry-rule muted small" data-testid="gallery-item-rule">
-                by {NAME_RULE_TITLES[label.rule]}
-              </span>
-              <button type="button" className="inline danger" onClick={() => void remove(e.id)} aria-label={`Delete ${e.fileName}`} data-testid="gallery-delete">
-                Delete
-              </button>
-            </li>
-          );
-        })}
+        {shown.map((e) => (
+          <EntryItem key={e.id} entry={e} unsaved={unsaved.has(e.id)} />
+        ))}
       </ul>
     </>
   );

@@ -1,5 +1,6 @@
 import { useWebcamStore } from '../../store/webcam';
 import { identityLabel, stageAttr, stageText } from './labels';
+import { LastSeen } from './LastSeen';
 
 /** One button per person in view, placed over the video in % of the frame so it follows any display size. */
 export function WebcamOverlay() {
@@ -36,6 +37,7 @@ export function WebcamOverlay() {
               {identity} · {stageText(p.stage)}
               {distance != null && ` · ${distance.toFixed(2)}`}
             </span>
+            {p.decision?.identity != null && <LastSeen identity={p.decision.identity} towardsLeft={p.box.x + p.box.width / 2 > frame.width / 2} />}
           </button>
         );
       })}
