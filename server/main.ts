@@ -1,5 +1,7 @@
 // Serves an already-built app and the hub, without installing or building (tests and development):
 //   npx tsx server/main.ts [--root dist]
+// `node --import tsx server/main.ts` runs it as one process (the tsx CLI runs it in a child): what tests
+// that SIGKILL it spawn.
 // PORT (default 4173), HOST (default localhost), HUB_DIR (default <repo>/.hub). One process, no children.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -28,7 +28,10 @@ afterEach(() => {
 
 /** Starts server/main.ts on a free port; resolves with its origin and secret from the join link it prints. */
 function startServer(): Promise<{ origin: string; secret: string; process: ChildProcess }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'server/main.ts'), '--root', join(dir, 'site')], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child process, which a SIGKILL of
+  // the CLI would leave running.
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--root', join(dir, 'site')], {
+    cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HUB_DIR: join(dir, 'hub') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
