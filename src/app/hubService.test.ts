@@ -257,5 +257,12 @@ describe.skipIf(!modelAvailable)(withModel('HubService with a real hub'), () => 
     expect(a.hub.lastSeen('0002')?.device).toBe(b.hub.state.deviceId);
     expect(b.hub.state.counts.sightings).toBe(2);
     expect((await hubStatus()).sightings).toBe(2);
+
+    // An event the hub refuses leaves the outbox, and the hub's reason is told once.
+    a.hub.recordSighting({ identity: '0002', entryId: 'not an id!', distance: 0.2 });
+    await until('the refusal told', () => a.messages.length > 0);
+    await until('the outbox empty', () => a.hub.state.counts.pending === 0);
+    expect(a.messages).toEqual([expect.stringMatching(/^The hub refused a sighting of 0002: event refused: entryId: only letters, digits, - and _/)]);
+    expect((await hubStatus()).sightings).toBe(2);
   });
 });

@@ -144,6 +144,7 @@ export class HubService extends Observable<HubState> {
   }
 
   async setCameraName(name: string): Promise<void> {
+    await this.start();
     const cameraName = name.trim();
     if (cameraName === '' || cameraName.length > HUB_LIMITS.cameraNameChars) {
       this.deps.notify.error(`The camera name was not changed: it needs 1 to ${HUB_LIMITS.cameraNameChars} characters.`);
@@ -309,7 +310,8 @@ export class HubService extends Observable<HubState> {
     this.helloSent = false;
     this.inFlight.clear();
     if (!this.secret) return;
-    if (s.kind === 'connecting') this.update({ connection: 'connecting' });
+    // Retries after a loss stay 'offline' (with the reason) until the hub welcomes the device again.
+    if (s.kind === 'connecting' && this.state.connection !== 'offline') this.update({ connection: 'connecting' });
     else if (s.kind === 'offline') this.update({ connection: 'offline', problem: s.problem, syncProgress: null });
   }
 
