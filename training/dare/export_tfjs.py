@@ -320,11 +320,21 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     return fold_necks(model.eval()), ckpt
 
 
+def set_fusion_weights(model: nn.Module, weights: list[float]) -> None:
+    """Replaces the learned fusion weights (one per exit, finite, not all zero)."""
+    current = model.fusion_weights
+    if len(weights) != current.numel() or not all(np.isfinite(weights)) or not any(weights):
+        raise SystemExit(f"--fusion-weights: expected {current.numel()} finite weights, not all zero; got {weights}")
+    with torch.no_grad():
+        current.copy_(torch.tensor(weights, dtype=current.dtype))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True, help="torch.save dict with 'config' (height, width) and 'model'")
     ap.add_argument("--out", type=Path, required=True, help="output directory (model.json + shards)")
     ap.add_argument("--quantize", choices=QUANTIZATIONS, default=None, help="store float weights as float16 or affine uint8")
+    ap.add_argument("--fusion-weights", help="comma list, one per exit: replaces the learned fusion weights (dare.fusion chooses them on the proxy)")
     ap.add_argument("--unknown-thresholds", type=Path, help="an evaluate.py --json file of this checkpoint: its per-stage thresholds go into the metadata")
     args = ap.parse_args(argv)
 
@@ -335,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
         model, ckpt = load_checkpoint(snapshot)
     height, width = int(ckpt["config"]["height"]), int(ckpt["config"]["width"])
     source = {"checkpoint": args.checkpoint.name, "iteration": ckpt.get("iteration"), "config": ckpt["config"]}
+    if args.fusion_weights:
+        set_fusion_weights(model, [float(x) for x in args.fusion_weights.split(",")])
+        source["fusionWeights"] = "chosen on the proxy (dare.fusion)"
     thresholds = None
     if args.unknown_thresholds:
         thresholds = json.loads(args.unknown_thresholds.read_text()).get("unknownThresholds")
