@@ -16,18 +16,20 @@ export const P_IMAGE_B = '0055_c1s6_027671_00.jpg';
 export const Q_IMAGE = '0049_c1s1_005351_00.jpg';
 
 const SIZE = { width: 640, height: 360, frames: 60 };
+// They walk, but less far than in the webcam test's clip: this test is about the hub, and on a loaded
+// machine (a frame every second or so) a box that jumps far between frames is lost by the tracker.
 
 /** Camera A: P alone, walking slowly on the left half. */
 export const HUB_CAMERA_A: SceneSpec = {
   ...SIZE,
-  walkers: [{ image: P_IMAGE_A, scale: 1.75, from: { x: 60, y: 70 }, to: { x: 170, y: 80 } }],
+  walkers: [{ image: P_IMAGE_A, scale: 1.75, from: { x: 60, y: 70 }, to: { x: 100, y: 74 } }],
 };
 
 /** Camera B: P (through another camera) on the left, Q on the right. */
 export const HUB_CAMERA_B: SceneSpec = {
   ...SIZE,
   walkers: [
-    { image: P_IMAGE_B, scale: 1.75, from: { x: 60, y: 70 }, to: { x: 170, y: 80 } },
-    { image: Q_IMAGE, scale: 1.75, from: { x: 460, y: 90 }, to: { x: 370, y: 80 } },
+    { image: P_IMAGE_B, scale: 1.75, from: { x: 60, y: 70 }, to: { x: 100, y: 74 } },
+    { image: Q_IMAGE, scale: 1.75, from: { x: 460, y: 84 }, to: { x: 420, y: 80 } },
   ],
 };
