@@ -18,7 +18,8 @@ test.describe.configure({ mode: 'serial' });
 let hub: HubProcess | null = null;
 const devices: Device[] = [];
 
-test.afterEach(async () => {
+test.afterEach(async ({}, testInfo) => {
+  if (hub && testInfo.status !== testInfo.expectedStatus) await testInfo.attach('hub output', { body: hub.output(), contentType: 'text/plain' });
   for (const d of devices.splice(0)) await d.browser.close().catch(() => undefined);
   await hub?.dispose();
   hub = null;
