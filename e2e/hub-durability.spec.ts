@@ -3,7 +3,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { expectReady, galleryCount } from './support/app';
 import { startHub, type HubProcess } from './support/hub';
-import { expectConnection, expectGalleryCount, expectHubCount, hubCount, hubStatus, listedEntries, openDevice, openTab, type Device } from './support/hubApp';
+import { closeHubTest, expectConnection, expectGalleryCount, expectHubCount, hubCount, hubStatus, listedEntries, openDevice, openTab, type Device } from './support/hubApp';
 import { identityOf, marketSet } from './support/market';
 import { marketMissing } from './video/market';
 
@@ -19,9 +19,7 @@ let hub: HubProcess | null = null;
 const devices: Device[] = [];
 
 test.afterEach(async ({}, testInfo) => {
-  if (hub && testInfo.status !== testInfo.expectedStatus) await testInfo.attach('hub output', { body: hub.output(), contentType: 'text/plain' });
-  for (const d of devices.splice(0)) await d.browser.close().catch(() => undefined);
-  await hub?.dispose();
+  await closeHubTest(testInfo, hub, devices);
   hub = null;
 });
 

@@ -1,10 +1,12 @@
 // The shared gallery in real Chromium: a real hub process (server/main.ts on a loopback port, temp
 // HUB_DIR) and two devices, each a browser of its own with its own IndexedDB. Webcam devices play clips
 // built from Market-1501 (e2e/video/hubScenes.ts says which images and why). All on the wasm backend.
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { addToGallery, expectReady } from './support/app';
 import { startHub, type HubProcess } from './support/hub';
+import { peopleInView } from './support/webcam';
 import {
+  closeHubTest,
   expectConnection,
   expectGalleryCount,
   expectHubCount,
@@ -33,25 +35,9 @@ let hub: HubProcess | null = null;
 const devices: Device[] = [];
 
 test.afterEach(async ({}, testInfo) => {
-  if (hub && testInfo.status !== testInfo.expectedStatus) await testInfo.attach('hub output', { body: hub.output(), contentType: 'text/plain' });
-  for (const d of devices.splice(0)) await d.browser.close().catch(() => undefined);
-  await hub?.dispose();
+  await closeHubTest(testInfo, hub, devices);
   hub = null;
 });
-
-/** The people in view, left to right. */
-async function people(page: Page): Promise<{ track: string; identity: string; stage: string; x: number }[]> {
-  const boxes = await page.getByTestId('webcam-person').all();
-  const list = await Promise.all(
-    boxes.map(async (b: Locator) => ({
-      track: (await b.getAttribute('data-track')) ?? '',
-      identity: (await b.getAttribute('data-identity')) ?? '',
-      stage: (await b.getAttribute('data-stage')) ?? '',
-      x: (await b.boundingBox())?.x ?? 0,
-    })),
-  );
-  return list.sort((a, b) => a.x - b.x);
-}
 
 /** Starts the webcam view with room for every stage of every person on a busy machine. */
 async function startWebcam(page: Page): Promise<void> {
@@ -97,7 +83,7 @@ test.describe('hub', () => {
     await startWebcam(a.page);
     await expect(a.page.getByTestId('webcam-person')).toHaveCount(1, { timeout: 60_000 });
     // Nobody is enrolled yet: whatever stage the engine has reached, the answer is "unknown".
-    await expect.poll(async () => (await people(a.page)).map((p) => p.identity), { timeout: 60_000 }).toEqual(['unknown']);
+    await expect.poll(async () => (await peopleInView(a.page)).map((p) => p.identity), { timeout: 60_000 }).toEqual(['unknown']);
     // Select P and submit the name. On a loaded machine the tracker can lose a box for a frame, which
     // unmounts the form: select and submit again until the capture has begun.
     const name = a.page.getByTestId('webcam-enroll-name');
@@ -109,7 +95,7 @@ test.describe('hub', () => {
     }).toPass({ timeout: 120_000 });
     await expect(a.page.getByTestId('webcam-enroll-status')).toHaveAttribute('data-phase', 'done', { timeout: 60_000 });
     // A's own camera now recognises P: that is A's sighting, at the front door.
-    await expect.poll(async () => (await people(a.page)).map((p) => p.identity), { timeout: 90_000 }).toEqual(['P']);
+    await expect.poll(async () => (await peopleInView(a.page)).map((p) => p.identity), { timeout: 90_000 }).toEqual(['P']);
 
     await openTab(a.page, 'Hub');
     await expectHubCount(a.page, 'pending', 0);
@@ -138,11 +124,11 @@ test.describe('hub', () => {
     // B's webcam: P (another image of P, from another Market camera) is P; Q is nobody, and stays so.
     await startWebcam(b.page);
     await expect(b.page.getByTestId('webcam-person')).toHaveCount(2, { timeout: 60_000 });
-    await expect.poll(async () => (await people(b.page)).map((p) => p.identity), { timeout: 90_000 }).toEqual(['P', 'unknown']);
-    const [p, q] = await people(b.page);
+    await expect.poll(async () => (await peopleInView(b.page)).map((p) => p.identity), { timeout: 90_000 }).toEqual(['P', 'unknown']);
+    const [p, q] = await peopleInView(b.page);
     for (let i = 0; i < 5; i++) {
       await b.page.waitForTimeout(400);
-      const now = await people(b.page);
+      const now = await peopleInView(b.page);
       expect(now.map((x) => x.identity)).toEqual(['P', 'unknown']);
       expect(now.map((x) => x.track)).toEqual([p.track, q.track]);
     }

@@ -1,8 +1,9 @@
 // Webcam re-ID in Chromium with a fake camera playing a clip built at test time from Market-1501 (two
 // people walking slowly on a textured background, see e2e/video/; e2e/global-setup.ts writes it). Runs on
 // the wasm backend.
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { CHROMIUM_LAUNCH } from './support/browser';
+import { peopleInView } from './support/webcam';
 import { DEFAULT_CLIP } from './video/build';
 import { marketMissing } from './video/market';
 
@@ -25,20 +26,6 @@ test.describe('webcam re-ID', () => {
     await page.getByRole('tab', { name: /webcam/i }).click();
   }
 
-  /** The people in view, left to right: [track id, identity, stage] each. */
-  async function people(page: Page): Promise<{ track: string; identity: string; stage: string; x: number }[]> {
-    const boxes = await page.getByTestId('webcam-person').all();
-    const list = await Promise.all(
-      boxes.map(async (b: Locator) => ({
-        track: (await b.getAttribute('data-track')) ?? '',
-        identity: (await b.getAttribute('data-identity')) ?? '',
-        stage: (await b.getAttribute('data-stage')) ?? '',
-        x: (await b.boundingBox())?.x ?? 0,
-      })),
-    );
-    return list.sort((a, b) => a.x - b.x);
-  }
-
   test('finds both people, enrolls one from the camera, then recognises that one and not the other', async ({ page }) => {
     await openWebcam(page);
     // Room for the detector and every stage of both people on a busy machine: this test is about
@@ -49,8 +36,8 @@ test.describe('webcam re-ID', () => {
 
     await expect(page.getByTestId('webcam-person')).toHaveCount(2, { timeout: 60_000 });
     // Both are followed across frames until the engine has gone all the way (anytime across frames).
-    await expect.poll(async () => (await people(page)).map((p) => p.stage), { timeout: 30_000 }).toEqual(['fused', 'fused']);
-    const before = await people(page);
+    await expect.poll(async () => (await peopleInView(page)).map((p) => p.stage), { timeout: 30_000 }).toEqual(['fused', 'fused']);
+    const before = await peopleInView(page);
     expect(before.map((p) => p.identity)).toEqual(['unknown', 'unknown']);
     await expect(page.getByTestId('webcam-fps')).not.toHaveText(/^(–|0\.0)$/);
     expect(Number(await page.getByTestId('webcam-overruns').textContent())).toBeGreaterThanOrEqual(0);
@@ -62,10 +49,10 @@ test.describe('webcam re-ID', () => {
     await expect(page.getByTestId('webcam-enroll-status')).toHaveAttribute('data-phase', 'done', { timeout: 60_000 });
 
     // From then on, in later frames: the enrolled person is Alice, the other is not.
-    await expect.poll(async () => (await people(page)).map((p) => p.identity), { timeout: 30_000 }).toEqual(['Alice', 'unknown']);
+    await expect.poll(async () => (await peopleInView(page)).map((p) => p.identity), { timeout: 30_000 }).toEqual(['Alice', 'unknown']);
     for (let i = 0; i < 5; i++) {
       await page.waitForTimeout(400);
-      const now = await people(page);
+      const now = await peopleInView(page);
       expect(now.map((p) => p.identity)).toEqual(['Alice', 'unknown']);
       expect(now.map((p) => p.track)).toEqual([left.track, right.track]);
     }

@@ -1,6 +1,6 @@
 // Driving the Hub tab and a second device the way a user does, through the hub UI's test ids.
 
-import { expect, type Browser, type BrowserType, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserType, type Page, type TestInfo } from '@playwright/test';
 import type { HubStatus } from '../../src/hub/protocol';
 import { CHROMIUM_LAUNCH } from './browser';
 import type { HubProcess } from './hub';
@@ -14,6 +14,14 @@ export const SYNC_TIMEOUT = 30_000;
 export interface Device {
   browser: Browser;
   page: Page;
+}
+
+/** After each hub test: the hub's output attached when the test failed, every device's browser closed, the
+ * hub stopped and its folder removed. */
+export async function closeHubTest(testInfo: TestInfo, hub: HubProcess | null, devices: Device[]): Promise<void> {
+  if (hub && testInfo.status !== testInfo.expectedStatus) await testInfo.attach('hub output', { body: hub.output(), contentType: 'text/plain' });
+  for (const d of devices.splice(0)) await d.browser.close().catch(() => undefined);
+  await hub?.dispose();
 }
 
 /** A device of its own: a separate Chromium (the fake camera, when `clip` is given, is browser-wide) with a
