@@ -159,14 +159,9 @@ export function openSqliteHubStore(file: string): HubStore {
   };
 
   const merge = new MergeState();
-  const counts = { head: 0, entries: 0, deleted: 0, sightings: 0 };
+  const counts = { head: 0, sightings: 0 };
   const applyToMerge = (event: HubEvent) => {
-    const effect = merge.apply(withoutBlobs(event));
-    if (effect.kind === 'added') counts[effect.deleted ? 'deleted' : 'entries']++;
-    else if (effect.kind === 'deleted') {
-      counts.entries--;
-      counts.deleted++;
-    } else if (effect.kind === 'sighting') counts.sightings++;
+    if (merge.apply(withoutBlobs(event)).kind === 'sighting') counts.sightings++;
   };
   for (const row of q.log.iterate()) {
     applyToMerge(JSON.parse(row.body) as HubEvent);
@@ -242,7 +237,8 @@ export function openSqliteHubStore(file: string): HubStore {
       return merge.identityOf(entryId);
     },
     status() {
-      return { ...counts };
+      const { live, deleted } = merge.counts;
+      return { ...counts, entries: live, deleted };
     },
     close() {
       db.close();

@@ -103,7 +103,7 @@ export class HubService extends Observable<HubState> {
     this.since = stored.since;
     this.outbox = stored.outbox;
     this.nextOrder = (this.outbox.at(-1)?.order ?? 0) + 1;
-    for (const state of stored.merge) this.merge.entries.set(state.entryId, state);
+    this.merge.restore(stored.merge);
     const sightings = new Map<string, HubSighting[]>();
     for (const s of stored.sightings) {
       this.sightingIds.add(s.id);
@@ -243,7 +243,7 @@ export class HubService extends Observable<HubState> {
   private async addEvents(entries: readonly GalleryEntry[]): Promise<HubEvent[]> {
     const events: HubEvent[] = [];
     for (const e of entries) {
-      if (this.merge.entries.get(e.id)?.entry) continue;
+      if (this.merge.entry(e.id)?.entry) continue;
       events.push({ kind: 'add', ...this.stamp(), entry: await toHubEntry(e, this.state.cameraName) });
     }
     return events;
@@ -258,7 +258,7 @@ export class HubService extends Observable<HubState> {
     if (!this.secret) return; // not part of a hub: joining shares the gallery as it is then
     let events: HubEvent[] = [];
     if (change.kind === 'added') events = await this.addEvents(change.entries);
-    else if (change.kind === 'removed') events = change.ids.filter((id) => this.merge.entries.get(id)?.deleted === null).map((entryId): HubEvent => ({ kind: 'delete', ...this.stamp(), entryId }));
+    else if (change.kind === 'removed') events = change.ids.filter((id) => this.merge.entry(id)?.deleted === null).map((entryId): HubEvent => ({ kind: 'delete', ...this.stamp(), entryId }));
     else if (this.merge.identityOf(change.id) !== undefined) events = [{ kind: 'rename', ...this.stamp(), entryId: change.id, identity: change.identity }];
     await this.record(events);
   }
@@ -272,7 +272,7 @@ export class HubService extends Observable<HubState> {
     for (const event of events) {
       this.merge.apply(event);
       const entryId = event.kind === 'add' ? event.entry.id : event.kind === 'sighting' ? null : event.entryId;
-      if (entryId) touched.set(entryId, this.merge.entries.get(entryId)!);
+      if (entryId) touched.set(entryId, this.merge.entry(entryId)!);
       if (event.kind === 'sighting') sightings.push(sightingOf(event));
     }
     this.outbox.push(...items);
@@ -332,7 +332,7 @@ export class HubService extends Observable<HubState> {
     if (this.hubId !== hubId) {
       if (this.hubId !== undefined) {
         // Another hub (or this one's data was reset): what was known of the old one does not apply.
-        this.merge.entries.clear();
+        this.merge.reset();
         this.since = 0;
         this.sightingIds.clear();
         this.update({ sightings: new Map() });
@@ -365,7 +365,7 @@ export class HubService extends Observable<HubState> {
         continue;
       }
       const entryId = event.kind === 'add' ? event.entry.id : event.entryId;
-      const state = this.merge.entries.get(entryId);
+      const state = this.merge.entry(entryId);
       if (state) touched.set(entryId, state);
       if (effect.kind === 'added' && !effect.deleted) {
         const entry = fromHubEntry(state!.entry!, effect.identity);
@@ -490,9 +490,7 @@ export class HubService extends Observable<HubState> {
   }
 
   private refreshCounts(): void {
-    let entries = 0;
-    for (const _ of this.merge.live()) entries++;
-    this.update({ counts: { entries, pending: this.outbox.length, sightings: this.sightingIds.size } });
+    this.update({ counts: { entries: this.merge.counts.live, pending: this.outbox.length, sightings: this.sightingIds.size } });
   }
 }
 

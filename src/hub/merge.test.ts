@@ -18,7 +18,7 @@ const rename = (eventId: string, entryId: string, identity: string, at: number, 
 const del = (eventId: string, entryId: string, at: number, device = 'a'): HubEvent => ({ kind: 'delete', id: eventId, device, at, entryId });
 
 function view(state: MergeState) {
-  return Object.fromEntries([...state.entries.keys()].sort().map((id) => [id, state.identityOf(id) ?? null]));
+  return Object.fromEntries([...state.ids()].sort().map((id) => [id, state.identityOf(id) ?? null]));
 }
 
 function merged(events: HubEvent[]): MergeState {
@@ -49,6 +49,18 @@ describe('MergeState', () => {
     expect(merged([add('e', 10, 'a', 'Added'), rename('r', 'e', 'Older', 5)]).identityOf('e')).toBe('Added');
     expect(merged([rename('r', 'e', 'Older', 5), add('e', 10, 'a', 'Added')]).identityOf('e')).toBe('Added');
     expect(merged([rename('r', 'e', 'Newer', 15), add('e', 10, 'a', 'Added')]).identityOf('e')).toBe('Newer');
+  });
+
+  it('counts live and deleted entries whatever the order, across a restore and a reset', () => {
+    const events = [add('e', 1), add('f', 2), del('d', 'e', 3), del('d2', 'g', 4)];
+    for (const order of permutations(events)) expect(merged(order).counts).toEqual({ live: 1, deleted: 1 });
+    const saved = merged(events);
+    const restored = new MergeState();
+    restored.restore([...saved.ids()].map((id) => saved.entry(id)!));
+    expect(restored.counts).toEqual({ live: 1, deleted: 1 });
+    restored.reset();
+    expect(restored.counts).toEqual({ live: 0, deleted: 0 });
+    expect(restored.apply(add('e', 1))).toMatchObject({ kind: 'added' });
   });
 
   it('lets a tombstone beat later renames and re-adds', () => {
@@ -86,7 +98,7 @@ describe('MergeState', () => {
     for (const order of permutations(events)) {
       const state = merged([...order, order[0]]); // with a replay too
       expect(view(state)).toEqual(expected);
-      expect(state.entries.get('f')?.deleted).toEqual({ at: 4, device: 'b', id: 'd1' });
+      expect(state.entry('f')?.deleted).toEqual({ at: 4, device: 'b', id: 'd1' });
       count++;
     }
     expect(count).toBe(5040);

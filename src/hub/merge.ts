@@ -46,8 +46,46 @@ export type MergeEffect =
 
 /** A replica's merged view: entries by id, and the event ids already applied. */
 export class MergeState {
-  readonly entries = new Map<string, EntryState>();
+  private readonly states = new Map<string, EntryState>();
   private readonly seen = new Set<string>();
+  private liveCount = 0;
+  private deletedCount = 0;
+
+  /** Entries added and not deleted, and entries added then deleted. */
+  get counts(): { live: number; deleted: number } {
+    return { live: this.liveCount, deleted: this.deletedCount };
+  }
+
+  ids(): IterableIterator<string> {
+    return this.states.keys();
+  }
+
+  entry(entryId: string): EntryState | undefined {
+    return this.states.get(entryId);
+  }
+
+  /** Takes back states saved from an earlier session (their events are not replayed). */
+  restore(states: Iterable<EntryState>): void {
+    for (const s of states) {
+      const before = this.states.get(s.entryId);
+      if (before) this.count(before, -1);
+      this.states.set(s.entryId, s);
+      this.count(s, 1);
+    }
+  }
+
+  /** Forgets everything (another hub: what was known of the old one does not apply). */
+  reset(): void {
+    this.states.clear();
+    this.seen.clear();
+    this.liveCount = this.deletedCount = 0;
+  }
+
+  private count(s: EntryState, sign: 1 | -1): void {
+    if (!s.entry) return;
+    if (s.deleted) this.deletedCount += sign;
+    else this.liveCount += sign;
+  }
 
   hasSeen(eventId: string): boolean {
     return this.seen.has(eventId);
@@ -55,16 +93,28 @@ export class MergeState {
 
   /** The entry's current identity, or undefined when it is unknown or deleted. */
   identityOf(entryId: string): string | undefined {
-    const s = this.entries.get(entryId);
+    const s = this.states.get(entryId);
     return s?.entry && !s.deleted ? s.identity?.value : undefined;
   }
 
   /** Live entries (added, not deleted). */
   *live(): IterableIterator<EntryState & { entry: Omit<HubEntry, 'thumbnail'> }> {
-    for (const s of this.entries.values()) if (s.entry && !s.deleted) yield s as EntryState & { entry: Omit<HubEntry, 'thumbnail'> };
+    for (const s of this.states.values()) if (s.entry && !s.deleted) yield s as EntryState & { entry: Omit<HubEntry, 'thumbnail'> };
   }
 
   apply(event: HubEvent): MergeEffect {
+    const effect = this.merge(event);
+    if (effect.kind === 'added') {
+      if (effect.deleted) this.deletedCount++;
+      else this.liveCount++;
+    } else if (effect.kind === 'deleted') {
+      this.liveCount--;
+      this.deletedCount++;
+    }
+    return effect;
+  }
+
+  private merge(event: HubEvent): MergeEffect {
     if (this.seen.has(event.id)) return { kind: 'replay' };
     this.seen.add(event.id);
     const stamp = stampOf(event);
@@ -101,10 +151,10 @@ export class MergeState {
   }
 
   private stateOf(entryId: string): EntryState {
-    let s = this.entries.get(entryId);
+    let s = this.states.get(entryId);
     if (!s) {
       s = { entryId, deleted: null };
-      this.entries.set(entryId, s);
+      this.states.set(entryId, s);
     }
     return s;
   }
