@@ -16,11 +16,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../src/engine/calibration';
-import { AnytimeRunner, Calibration, memoryCostStorage, STAGE_IDS, warmUp } from '../src/engine/index';
+import { AnytimeRunner, Calibration, memoryCostStorage, warmUp } from '../src/engine/index';
 import { hashBytes } from '../src/engine/model';
 import { loadModel, MODEL_DIR, useBackend } from '../src/engine/node/testModel';
 import { StagedPass } from '../src/engine/staged';
-import { STEP_COUNT } from '../src/engine/stages';
 import { cumulativeMacs, ROUTING_POLICIES, seededPermutation } from '../src/engine/stream/index';
 import { budgetPoints } from '../src/protocol/index';
 import { averagedBudgetedStream, type BudgetedPoint } from './curves/budgeted';
@@ -61,6 +60,8 @@ await warmUp(model);
 const exportInfo = (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { export?: { fusedMacs?: number; source?: { iteration?: number } } } }).userDefinedMetadata?.export;
 const weightsHash = model.modelId.slice(model.modelId.lastIndexOf('#') + 1);
 const runner = new AnytimeRunner(model, await Calibration.open(model, 'wasm', memoryCostStorage()));
+const { layout } = model;
+const STAGE_IDS = layout.ids;
 const embedDare = dareEmbedder(runner);
 const dim = (await embedDare([await decodeImage(root, market.query[0])]))[0].length / STAGE_IDS.length;
 
@@ -88,11 +89,11 @@ const scores = await dareScores(queries, gallery);
 
 // --- 1. anytime: each exit's accuracy against its cost ---
 async function stepMs(images: readonly MarketImage[]): Promise<number[]> {
-  const samples: number[][] = Array.from({ length: STEP_COUNT }, () => []);
+  const samples: number[][] = Array.from({ length: layout.stepCount }, () => []);
   for (const im of images) {
     const pass = new StagedPass(model, [await decodeImage(root, im)], false);
     try {
-      for (let i = 0; i < STEP_COUNT; i++) samples[i].push((await pass.step()).ms);
+      for (let i = 0; i < layout.stepCount; i++) samples[i].push((await pass.step()).ms);
     } finally {
       pass.dispose();
     }
@@ -100,7 +101,7 @@ async function stepMs(images: readonly MarketImage[]): Promise<number[]> {
   return samples.map(median);
 }
 const steps = await stepMs(queries.slice(0, Math.max(5, Number(args['timing-images']))));
-const macs = [...model.meta.stages.map((s) => s.macs), exportInfo?.fusedMacs ?? model.meta.stages[3].macs];
+const macs = [...model.meta.stages.map((s) => s.macs), exportInfo?.fusedMacs ?? model.meta.stages[model.meta.stages.length - 1].macs];
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
 const anytime = STAGE_IDS.map((stage, e) => {
   const s: Summary = summarise(scores.map((row) => row[e]));
@@ -108,8 +109,8 @@ const anytime = STAGE_IDS.map((stage, e) => {
   return { stage: String(stage), macs: macs[e], ms: round(ms, 2), rank1: round(s.rank1), mAP: round(s.mAP) };
 });
 
-// --- 2. budgeted stream: exits 1–3 and the full model (fused), MAC costs ---
-const exitIndex = [0, 1, 2, STAGE_IDS.length - 1];
+// --- 2. budgeted stream: every exit but the last, then the full model (fused), MAC costs ---
+const exitIndex = layout.streamExits.map((key) => layout.keys.indexOf(key));
 const streamScores = scores.map((row) => exitIndex.map((e) => row[e]));
 const costs = cumulativeMacs(model.meta);
 // How well each policy's confidence tells a right answer from a wrong one at each exit: routing can only
@@ -216,15 +217,17 @@ const out = join(ROOT, 'bench/results');
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'curves.json'), JSON.stringify(results, null, 2) + '\n');
 const M = 1e6;
-/** The exits (stages 1–3, fused) as curves; stage 4's own embedding, which no exit uses, as markers. */
+/** The stream's exits (every exit but the last, fused) as curves; the last exit's own embedding, which no
+ * exit uses (it costs what the fused one does), as markers. */
 function anytimeSeries(x: (a: (typeof anytime)[number]) => number): Series[] {
-  const exits = anytime.filter((a) => a.stage !== '4');
-  const stage4 = anytime.filter((a) => a.stage === '4');
+  const last = String(layout.exits[layout.exits.length - 1]);
+  const exits = anytime.filter((a) => a.stage !== last);
+  const alone = anytime.filter((a) => a.stage === last);
   return [
     { name: 'rank-1', points: exits.map((a) => [x(a), a.rank1] as const) },
     { name: 'mAP', points: exits.map((a) => [x(a), a.mAP] as const) },
-    { name: 'stage 4 alone: rank-1', points: stage4.map((a) => [x(a), a.rank1] as const), markersOnly: true },
-    { name: 'stage 4 alone: mAP', points: stage4.map((a) => [x(a), a.mAP] as const), markersOnly: true },
+    { name: `stage ${last} alone: rank-1`, points: alone.map((a) => [x(a), a.rank1] as const), markersOnly: true },
+    { name: `stage ${last} alone: mAP`, points: alone.map((a) => [x(a), a.mAP] as const), markersOnly: true },
   ];
 }
 const plots: Record<string, string> = {

@@ -11,11 +11,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../src/engine/calibration';
-import { AnytimeRunner, Calibration, GalleryIndex, memoryCostStorage, STAGE_IDS, stageKey, warmUp, type BackendName, type StageKey } from '../src/engine/index';
+import { AnytimeRunner, Calibration, GalleryIndex, memoryCostStorage, warmUp, type BackendName, type StageKey } from '../src/engine/index';
 import { installNodeWebgpu } from '../src/engine/node/nodeWebgpu';
 import { loadModel, MODEL_DIR, noiseImage, useBackend } from '../src/engine/node/testModel';
 import { prepareBatch, runMonolithic, StagedPass } from '../src/engine/staged';
-import { FUSION_STEP, STEP_COUNT } from '../src/engine/stages';
 import { l2Normalise } from '../src/engine/vectors';
 
 const { values: args } = parseArgs({
@@ -43,6 +42,7 @@ const modelLabel = relative(process.cwd(), modelDir) || '.';
 const model = await loadModel(modelDir);
 await warmUp(model);
 const image = noiseImage(model.meta.input.width, model.meta.input.height, 7);
+const { layout } = model;
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 const fmt = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
@@ -58,14 +58,14 @@ async function stagedPass(flip: boolean): Promise<number[]> {
   const pass = new StagedPass(model, [image], flip);
   try {
     const ms: number[] = [];
-    for (let i = 0; i < STEP_COUNT; i++) ms.push((await pass.step()).ms);
+    for (let i = 0; i < layout.stepCount; i++) ms.push((await pass.step()).ms);
     return ms;
   } finally {
     pass.dispose();
   }
 }
 
-/** One execute() for all five embeddings, read back once: the fastest a full embed can be. */
+/** One execute() for every embedding, read back once: the fastest a full embed can be. */
 async function monolithic(flip: boolean): Promise<void> {
   const out = tf.tidy(() => tf.stack(runMonolithic(model, prepareBatch(model, [image], flip))));
   await out.data();
@@ -88,7 +88,7 @@ interface ModelFigures {
 }
 
 async function modelFigures(flip: boolean): Promise<ModelFigures> {
-  const steps: number[][] = Array.from({ length: STEP_COUNT }, () => []);
+  const steps: number[][] = Array.from({ length: layout.stepCount }, () => []);
   const staged: number[] = [];
   const mono: number[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -143,17 +143,17 @@ interface SearchFigures {
   searchAllMs: number;
 }
 const search: SearchFigures[] = [];
-const index = new GalleryIndex();
+const index = new GalleryIndex({ stages: layout.keys });
 for (const size of GALLERY_SIZES) {
   progress(`search over ${size} entries`);
   const addMs = await time(async () => {
     while (index.size < size) {
-      const v = randomVector(); // the same vector for all five stages: the search cost does not care
-      index.add(`e${index.size}`, Object.fromEntries(STAGE_IDS.map((s) => [stageKey(s), v])) as Record<StageKey, Float32Array>);
+      const v = randomVector(); // the same vector for every stage: the search cost does not care
+      index.add(`e${index.size}`, layout.perStage(() => v) as Record<StageKey, Float32Array>);
     }
     await index.search(1, randomVector(), K); // includes the upload of the rows still pending
   });
-  const queries = Object.fromEntries(STAGE_IDS.map((s) => [stageKey(s), randomVector()]));
+  const queries = layout.perStage(() => randomVector());
   await index.searchAll(queries, K);
   const one: number[] = [];
   const all: number[] = [];
@@ -173,7 +173,7 @@ const lines = [
   '',
   '| step | median | min | median, flip TTA |',
   '| --- | ---: | ---: | ---: |',
-  ...plain.stepMs.map((ms, i) => `| ${i < FUSION_STEP ? `stage ${i + 1}` : 'fusion'} | ${ms.toFixed(2)} | ${plain.stepMinMs[i].toFixed(2)} | ${fmt(flip?.stepMs[i])} |`),
+  ...plain.stepMs.map((ms, i) => `| ${i < layout.fusionStep ? `stage ${i + 1}` : 'fusion'} | ${ms.toFixed(2)} | ${plain.stepMinMs[i].toFixed(2)} | ${fmt(flip?.stepMs[i])} |`),
   `| staged total (5 steps, each read back) | ${plain.stagedMs.toFixed(2)} | ${plain.stagedMinMs.toFixed(2)} | ${fmt(flip?.stagedMs)} |`,
   `| monolithic forward (1 execute, 1 read-back) | ${plain.monolithicMs.toFixed(2)} | ${plain.monolithicMinMs.toFixed(2)} | ${fmt(flip?.monolithicMs)} |`,
   `| staged overhead | ${plain.overheadPct.toFixed(1)} % | ${plain.overheadMinPct.toFixed(1)} % | ${flip ? `${flip.overheadPct.toFixed(1)} %` : '–'} |`,

@@ -23,7 +23,6 @@ import { AnytimeRunner } from '../src/engine/runner';
 import { parseImageName } from '../src/protocol/index';
 import { detectorAvailable, loadTestDetector, NO_DETECTOR } from '../src/webcam/node/testDetector';
 import { WebcamPipeline, type FrameReport, type GalleryView } from '../src/webcam/pipeline';
-import { FALLBACK_THRESHOLDS } from '../src/webcam/threshold';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,8 +55,8 @@ const calibration = await Calibration.open(model, 'wasm', memoryCostStorage());
 const detector = await loadTestDetector();
 const runner = new AnytimeRunner(model, calibration);
 
-// Gallery: the first N Market-1501 query images, all five embeddings each.
-const index = new GalleryIndex();
+// Gallery: the first N Market-1501 query images, every stage's embedding of each.
+const index = new GalleryIndex({ stages: model.layout.keys });
 const identities = new Map<string, string>();
 const galleryFiles = marketMissing() ? [] : listQuery(Number(args.gallery));
 for (let i = 0; i < galleryFiles.length; i += 50) {
@@ -70,7 +69,7 @@ for (let i = 0; i < galleryFiles.length; i += 50) {
   });
 }
 const gallery = (): GalleryView => ({ version: 0, size: index.size, search: (s, e, k) => index.search(s, e, k), identityOf: (id) => identities.get(id) });
-const thresholds = { perStage: model.meta.unknownThresholds ?? FALLBACK_THRESHOLDS, source: 'default' as const, positives: 0, negatives: 0 };
+const thresholds = { perStage: model.meta.unknownThresholds ?? {}, source: 'default' as const, positives: 0, negatives: 0 };
 
 function listQuery(n: number): string[] {
   const dir = join(marketRoot(), 'query');

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AnytimeRunner, STAGE_IDS, stageKey, type RgbaPixels } from '../../src/engine/index';
+import type { AnytimeRunner, RgbaPixels } from '../../src/engine/index';
 import type { ReidLabel } from '../../src/protocol/index';
 import { decodeImage, type MarketImage } from './market';
 import { scoreQuery, type QueryScore } from './metrics';
@@ -77,14 +77,16 @@ export async function embedMissing(
   await cache.save();
 }
 
-/** The DaRe engine's batch embedder: the five embeddings of each image, end to end in STAGE_IDS order. */
+/** The DaRe engine's batch embedder: every stage's embedding of each image, end to end in the model's
+ * step order (its layout's ids). */
 export function dareEmbedder(runner: AnytimeRunner): (pixels: RgbaPixels[]) => Promise<Float32Array[]> {
   return async (pixels) => {
     const out = await runner.embedAllBatch(pixels);
     return out.map((all) => {
-      const dim = all[stageKey(STAGE_IDS[0])].length;
-      const row = new Float32Array(STAGE_IDS.length * dim);
-      STAGE_IDS.forEach((id, s) => row.set(all[stageKey(id)], s * dim));
+      const { keys } = runner.model.layout;
+      const dim = all[keys[0]].length;
+      const row = new Float32Array(keys.length * dim);
+      keys.forEach((key, s) => row.set(all[key], s * dim));
       return row;
     });
   };

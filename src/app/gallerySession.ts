@@ -533,7 +533,8 @@ export class GallerySession extends Observable<GallerySessionState> {
     const modelId = this.indexEngine.model.modelId;
     const current = entries.filter((e) => e.modelId === modelId);
     if (current.length === 0) return;
-    this.index ??= new GalleryIndex({ dim: current[0].embeddings['1'].length });
+    const { layout } = this.indexEngine.model;
+    this.index ??= new GalleryIndex({ stages: layout.keys, dim: current[0].embeddings[layout.keys[0]].length });
     this.index.addMany(current);
   }
 

@@ -4,14 +4,15 @@
 import { l2Normalise } from '../engine/vectors';
 import type { StageKey } from '../engine/types';
 import type { GalleryEntry } from '../gallery';
-import { STAGE_KEYS } from '../gallery/entryCheck';
+import { embeddingStages } from '../gallery/entryCheck';
 import { bytesToBase64, decodeEmbedding, encodeEmbedding, type HubEntry } from '../hub/protocol';
 
 /** The entry as this device adds it to the hub. `cameraName` stands in for an entry that has none (added
  * before the device joined). */
 export async function toHubEntry(entry: GalleryEntry, cameraName: string): Promise<HubEntry> {
   const embeddings: Record<string, string> = {};
-  for (const key of STAGE_KEYS) embeddings[key] = encodeEmbedding(entry.embeddings[key]);
+  const stages = embeddingStages(entry.embeddings) ?? [];
+  for (const key of stages) embeddings[key] = encodeEmbedding(entry.embeddings[key]);
   const hubEntry: HubEntry = {
     id: entry.id,
     identity: entry.identity,
@@ -20,7 +21,7 @@ export async function toHubEntry(entry: GalleryEntry, cameraName: string): Promi
     fileName: entry.fileName,
     modelId: entry.modelId,
     createdAt: Math.max(0, Math.round(entry.addedAt)),
-    dim: entry.embeddings['1'].length,
+    dim: stages.length > 0 ? entry.embeddings[stages[0]].length : 0,
     embeddings,
   };
   if (entry.thumbnail) hubEntry.thumbnail = bytesToBase64(new Uint8Array(await entry.thumbnail.arrayBuffer()));
@@ -28,17 +29,14 @@ export async function toHubEntry(entry: GalleryEntry, cameraName: string): Promi
 }
 
 /** A gallery entry (thumbnail not fetched yet) from a hub entry, under its merged identity; or why it
- * cannot be one. A stage this app's models have but the entry lacks (another model's layout) is a zero
- * vector: such an entry is of another model, re-embedded before it is searched. */
+ * cannot be one. Its embeddings are those of the model that made it, whatever its number of exits: an
+ * entry of another model is re-embedded before it is searched. */
 export function fromHubEntry(entry: Omit<HubEntry, 'thumbnail'>, identity: string): GalleryEntry | string {
+  const stages = embeddingStages(entry.embeddings);
+  if (!stages) return `has embeddings for stages ${Object.keys(entry.embeddings).join(', ')}, not one per exit (1…n) and fused`;
   const embeddings = {} as Record<StageKey, Float32Array>;
-  for (const key of STAGE_KEYS) {
-    const wire = entry.embeddings[key];
-    if (wire === undefined) {
-      embeddings[key] = new Float32Array(entry.dim);
-      continue;
-    }
-    const v = decodeEmbedding(wire, entry.dim);
+  for (const key of stages) {
+    const v = decodeEmbedding(entry.embeddings[key], entry.dim);
     if (typeof v === 'string') return `embedding ${key} ${v}`;
     embeddings[key] = l2Normalise(v);
   }

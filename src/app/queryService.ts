@@ -4,7 +4,7 @@
 // The app searches again when the budget, flip, k, the gallery or the engine change (rerun).
 
 import { SEARCH } from '../config';
-import { RerankCancelled, stageKey, stageMatrix, type Engine, type EmbedResult, type Match, type Reranker, type RerankGallery, type RgbaPixels, type StageKey } from '../engine';
+import { RerankCancelled, stageKey, stageMatrix, type Engine, type EmbedResult, type Match, type Reranker, type RerankGallery, type RgbaPixels, type StageKey, type StageLayout } from '../engine';
 import type { EngineHost } from './engineHost';
 import type { GallerySession } from './gallerySession';
 import { failureMessage, type ImageCodec } from './imageCodec';
@@ -45,6 +45,8 @@ export interface QueryOutcome {
   rerank: RerankState;
   /** Top-k for every embedding (every stage, whatever the budget reached). */
   perStage: Partial<Record<StageKey, Match[]>>;
+  /** The stages of the model that ran the query. */
+  layout: StageLayout;
   galleryVersion: number;
 }
 
@@ -130,7 +132,7 @@ export class QueryService extends Observable<QueryServiceState> {
       const run = { stage: result.stage, stageMs: result.stageMs, totalMs: result.totalMs, overran: result.overran };
       this.deps.host.refreshCosts();
       if (this.state.image !== image) return;
-      const plain: QueryOutcome = { run, budgetMs, flip, matches: perStage[key] ?? [], perStage, galleryVersion, rerank: { state: 'off' } };
+      const plain: QueryOutcome = { run, budgetMs, flip, matches: perStage[key] ?? [], perStage, layout: engine.model.layout, galleryVersion, rerank: { state: 'off' } };
       if (!rerank || plain.matches.length === 0) {
         this.update({ status: 'done', outcome: plain });
         return;

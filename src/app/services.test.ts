@@ -3,7 +3,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { personJpeg, textAsJpeg, toFile } from '../../e2e/fixtures/makeImages';
-import { createEngine, createReranker, STAGE_IDS, stageKey, type Engine } from '../engine';
+import { createEngine, createReranker, type Engine } from '../engine';
 import { serveReranking } from '../engine/rerank/host';
 import type { MessageEndpoint } from '../engine/rerank/protocol';
 import { fileFetch, modelJsonUrl } from '../engine/node/fileFetch';
@@ -17,7 +17,6 @@ import type { Notify } from './notify';
 import { QueryService, type QuerySettings } from './queryService';
 import { WebcamService } from './webcamService';
 
-const STAGE_KEYS = STAGE_IDS.map(stageKey);
 const messages: { level: 'error' | 'note'; message: string }[] = [];
 const notify: Notify = { error: (message) => messages.push({ level: 'error', message }), note: (message) => messages.push({ level: 'note', message }) };
 const errors = () => messages.filter((m) => m.level === 'error').map((m) => m.message);
@@ -87,7 +86,7 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
       ['0002', 1, '0002_c1s1_000451_03.jpg'],
       ['0007', 3, '0007_c3s1_000100_01.jpg'],
     ]);
-    expect(entries.every((e) => e.modelId === engine.model.modelId && STAGE_KEYS.every((k) => e.embeddings[k].length > 0))).toBe(true);
+    expect(entries.every((e) => e.modelId === engine.model.modelId && engine.model.layout.keys.every((k) => e.embeddings[k].length > 0))).toBe(true);
     expect(unsaved.size).toBe(0);
     expect(job).toBeNull();
     expect(errors()).toHaveLength(1);
@@ -166,11 +165,12 @@ describe.skipIf(!modelAvailable)(withModel('GallerySession and QueryService'), (
       const shallow = query.state.outcome!;
       expect(query.state.status).toBe('done');
       expect(shallow.run.stage).toBe(1);
-      expect(Object.keys(shallow.perStage).sort()).toEqual([...STAGE_KEYS].sort());
+      expect(Object.keys(shallow.perStage).sort()).toEqual([...engine.model.layout.keys].sort());
+      expect(shallow.layout).toBe(engine.model.layout);
       expect(shallow.matches).toEqual(shallow.perStage['1']);
       // The query is the second gallery image's twin: its completed embeddings find it at every stage.
       const twin = gallery.state.entries[1].id;
-      for (const key of STAGE_KEYS) expect(shallow.perStage[key]?.[0]).toMatchObject({ id: twin });
+      for (const key of engine.model.layout.keys) expect(shallow.perStage[key]?.[0]).toMatchObject({ id: twin });
       expect(shallow.perStage.fused?.[0].distance).toBeLessThan(1e-3);
 
       settings.budgetMs = Infinity;

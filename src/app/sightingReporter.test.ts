@@ -26,6 +26,8 @@ function person(identity: string | null, entryId: string | null, distance: numbe
     decision: { identity, distance, threshold: 0.8, margin: 0.1 },
     nearestEntryId: entryId,
     stepsThisFrame: 0,
+    stepsReached: 5,
+    stepCount: 5,
   };
 }
 

@@ -75,7 +75,7 @@ export class WebcamService extends Observable<WebcamServiceState> {
       cameraId: null,
       budgetMs: WEBCAM.defaultFrameBudgetMs,
       thresholdScale: 1,
-      thresholds: calibrateThresholds([]),
+      thresholds: calibrateThresholds([], null),
       stats: null,
       frameSize: null,
       people: [],
@@ -109,7 +109,11 @@ export class WebcamService extends Observable<WebcamServiceState> {
 
   private followGallery(): () => void {
     const { gallery, host } = this.deps;
-    const recalibrate = () => this.update({ thresholds: calibrateThresholds(gallery.state.entries.map((e) => ({ ...labelOf(e), embeddings: e.embeddings })), host.ready()?.model.meta.unknownThresholds) });
+    const recalibrate = () => {
+      const model = host.ready()?.model ?? null;
+      const entries = gallery.state.entries.filter((e) => e.modelId === model?.modelId).map((e) => ({ ...labelOf(e), embeddings: e.embeddings }));
+      this.update({ thresholds: calibrateThresholds(entries, model?.layout ?? null, model?.meta.unknownThresholds) });
+    };
     recalibrate();
     // A gallery import changes it once per image: calibrate once it has settled.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -5,7 +5,7 @@ import type { RgbaPixels } from './pixels';
 import { COSTS } from '../config';
 import { RunningCost } from './runningCost';
 import { StagedPass } from './staged';
-import { stageDepth, STEP_COUNT, stepStage } from './stages';
+import { StageLayout } from './stages';
 import type { BackendName, StageCosts, StageId } from './types';
 
 type StepMs = number[];
@@ -81,7 +81,7 @@ export class Calibration {
   /** The stored costs for (backend, model) if any, else measures them (model on the active backend,
    * already warmed up) and stores them. */
   static async open(model: DareModel, backend: BackendName, storage: CostStorage, opts: CalibrateOptions = {}): Promise<Calibration> {
-    const stored = parseStageCosts(await storage.get(Calibration.storageKey(backend, model.modelId)), backend, model.url);
+    const stored = parseStageCosts(await storage.get(Calibration.storageKey(backend, model.modelId)), backend, model.url, model.layout.stepCount);
     if (stored) return new Calibration(model, storage, stored, opts);
     const calibration = new Calibration(model, storage, await measure(model, backend, { ...DEFAULTS, ...opts }), opts);
     await calibration.persist();
@@ -110,7 +110,7 @@ export class Calibration {
   /** Learns from a real run of one image: `stepMs[i]` is the measured time of step i. */
   observe(stepMs: readonly number[], flip: boolean): void {
     const learners = this.stepLearners(flip);
-    stepMs.slice(0, STEP_COUNT).forEach((ms, i) => learners[i].observe(ms));
+    stepMs.slice(0, learners.length).forEach((ms, i) => learners[i].observe(ms));
     this.learned();
   }
 
@@ -160,16 +160,16 @@ function flipCosts(costs: StageCosts): StepMs {
   return costs.flipMs ?? costs.ms.map((ms) => 2 * ms);
 }
 
-function isStepMs(v: unknown): v is StepMs {
-  return Array.isArray(v) && v.length === STEP_COUNT && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+function isStepMs(v: unknown, steps: number): v is StepMs {
+  return Array.isArray(v) && v.length === steps && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 }
 
-/** The stored value if it is well-formed and for this backend and model URL, else null. */
-export function parseStageCosts(v: unknown, backend: BackendName, modelUrl: string): StageCosts | null {
+/** The stored value if it is well-formed and for this backend, model URL and number of steps, else null. */
+export function parseStageCosts(v: unknown, backend: BackendName, modelUrl: string, steps: number): StageCosts | null {
   if (typeof v !== 'object' || v === null) return null;
   const c = v as Partial<StageCosts>;
-  if (c.backend !== backend || c.modelUrl !== modelUrl || !isStepMs(c.ms)) return null;
-  if (c.flipMs !== undefined && !isStepMs(c.flipMs)) return null;
+  if (c.backend !== backend || c.modelUrl !== modelUrl || !isStepMs(c.ms, steps)) return null;
+  if (c.flipMs !== undefined && !isStepMs(c.flipMs, steps)) return null;
   return {
     backend,
     modelUrl,
@@ -195,11 +195,12 @@ function calibrationImage(model: DareModel): RgbaPixels {
 /** Per-step ms of `runs` full staged passes after `warmupRuns` discarded ones: the median per step. */
 export async function measureStepMs(model: DareModel, flip: boolean, warmupRuns: number, runs: number): Promise<StepMs> {
   const image = calibrationImage(model);
-  const samples: number[][] = Array.from({ length: STEP_COUNT }, () => []);
+  const steps = model.layout.stepCount;
+  const samples: number[][] = Array.from({ length: steps }, () => []);
   for (let r = 0; r < warmupRuns + runs; r++) {
     const pass = new StagedPass(model, [image], flip);
     try {
-      for (let i = 0; i < STEP_COUNT; i++) {
+      for (let i = 0; i < steps; i++) {
         const { ms } = await pass.step();
         if (r >= warmupRuns) samples[i].push(ms);
       }
@@ -223,20 +224,25 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The layout of the model whose steps these costs are (one value per exit, then the fusion). */
+export function costsLayout(costs: StageCosts): StageLayout {
+  return new StageLayout(costs.ms.length - 1);
+}
+
 /** The deepest stage the runner reaches within `budgetMs` with these costs (stage 1 always runs). */
 export function stageForBudget(costs: StageCosts, budgetMs: number, flip = false): StageId {
   const ms = flip ? flipCosts(costs) : costs.ms;
   let spent = ms[0];
   let reached = 0;
-  for (let i = 1; i < STEP_COUNT && spent + ms[i] <= budgetMs; i++) {
+  for (let i = 1; i < ms.length && spent + ms[i] <= budgetMs; i++) {
     spent += ms[i];
     reached = i;
   }
-  return stepStage(reached);
+  return costsLayout(costs).stepStage(reached);
 }
 
 /** The budget in ms needed to reach `stage` with these costs (the sum of the steps up to it). */
 export function budgetForStage(costs: StageCosts, stage: StageId, flip = false): number {
   const ms = flip ? flipCosts(costs) : costs.ms;
-  return ms.slice(0, stageDepth(stage)).reduce((a, b) => a + b, 0);
+  return ms.slice(0, costsLayout(costs).stageDepth(stage)).reduce((a, b) => a + b, 0);
 }

@@ -13,8 +13,8 @@
 //   engine.costs()        // StageCosts: calibrated ms per step on this device
 //   stageForBudget(engine.costs(), 40)             // which stage a 40 ms budget reaches
 //   const r = await engine.runner.embed(pixels, { deadlineMs: 40 });   // EmbedResult (types.ts)
-//   const all = await engine.runner.embedAll(pixels);                  // all five, for a gallery entry
-//   const index = new GalleryIndex();              // per-stage [N,128] matrices on the backend
+//   const all = await engine.runner.embedAll(pixels);                  // every stage's, for a gallery entry
+//   const index = new GalleryIndex({ stages: engine.model.layout.keys });  // per-stage [N,128] matrices on the backend
 //   index.add(entry.id, entry.embeddings);
 //   index.search(r.stage, r.embedding, 10);        // Promise<Match[]>
 //   index.searchAll(r.embeddings, 10);             // all computed stages at once, side by side
@@ -40,6 +40,7 @@ export {
   memoryCostStorage,
   stageForBudget,
   budgetForStage,
+  costsLayout,
   type CostStorage,
   type CalibrateOptions,
 } from './calibration';

@@ -2,11 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GalleryIndex } from './matcher';
 import { useBackend } from './node/testModel';
-import { STAGE_IDS, stageKey, type Match, type StageKey } from './types';
+import { StageLayout, stageKey, type Match, type StageKey } from './types';
 import { euclideanDistance, l2Normalise } from './vectors';
 
 const DIM = 16;
-const KEYS = STAGE_IDS.map(stageKey);
+const LAYOUT = new StageLayout(4);
+const STAGE_IDS = LAYOUT.ids;
+const KEYS = LAYOUT.keys;
 
 function rng(seed: number): () => number {
   let s = seed;
@@ -46,7 +48,7 @@ describe('GalleryIndex', () => {
 
   it.each([true, false])('finds the same top k as a brute-force search, across chunk boundaries and for every stage (queryFirst %s)', async (queryFirst) => {
     const next = rng(1);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 7, queryFirst });
+    const index = new GalleryIndex({ stages: KEYS, dim: DIM, chunkRows: 7, queryFirst });
     const entries = new Map<string, Record<StageKey, Float32Array>>();
     for (let i = 0; i < 40; i++) {
       const e = randomEntry(next);
@@ -68,7 +70,7 @@ describe('GalleryIndex', () => {
 
   it('searchAll ranks each stage present in the query, independently', async () => {
     const next = rng(2);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 8 });
+    const index = new GalleryIndex({ stages: KEYS, dim: DIM, chunkRows: 8 });
     const entries = new Map<string, Record<StageKey, Float32Array>>();
     for (let i = 0; i < 20; i++) {
       const e = randomEntry(next);
@@ -86,7 +88,7 @@ describe('GalleryIndex', () => {
 
   it.each([true, false])('stays correct after single removals, bulk removals (compaction) and replacing an id (queryFirst %s)', async (queryFirst) => {
     const next = rng(3);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 5, queryFirst });
+    const index = new GalleryIndex({ stages: KEYS, dim: DIM, chunkRows: 5, queryFirst });
     const entries = new Map<string, Record<StageKey, Float32Array>>();
     for (let i = 0; i < 120; i++) {
       const e = randomEntry(next);
@@ -129,7 +131,7 @@ describe('GalleryIndex', () => {
 
   it('keeps the backend tensors flat: no leak per search, add or remove', async () => {
     const next = rng(4);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 4 });
+    const index = new GalleryIndex({ stages: KEYS, dim: DIM, chunkRows: 4 });
     for (let i = 0; i < 30; i++) index.add(`e${i}`, randomEntry(next));
     await index.search(1, Float32Array.from({ length: DIM }, next), 3);
     const before = tf.memory().numTensors;
@@ -147,7 +149,7 @@ describe('GalleryIndex', () => {
 
   it('answers with the ids as they were when the search started, even if entries move meanwhile', async () => {
     const next = rng(6);
-    const index = new GalleryIndex({ dim: DIM, chunkRows: 4 });
+    const index = new GalleryIndex({ stages: KEYS, dim: DIM, chunkRows: 4 });
     const entries = new Map<string, Record<StageKey, Float32Array>>();
     for (let i = 0; i < 10; i++) {
       const e = randomEntry(next);
@@ -163,7 +165,7 @@ describe('GalleryIndex', () => {
   });
 
   it('rejects vectors of the wrong size', () => {
-    const index = new GalleryIndex({ dim: DIM });
+    const index = new GalleryIndex({ stages: KEYS, dim: DIM });
     const bad = { ...randomEntry(rng(5)), '2': new Float32Array(DIM + 1) };
     expect(() => index.add('x', bad)).toThrow(/embedding '2' must have 16 values/);
     index.dispose();

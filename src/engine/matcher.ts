@@ -5,10 +5,12 @@
 // a chunk's worth has accumulated). A search is one matMul per chunk and a topk: only k scores and
 // indices come back from the backend.
 import * as tf from '@tensorflow/tfjs';
-import { STAGE_KEYS, stageKey, type Match, type StageEmbeddings, type StageId, type StageKey } from './types';
+import { stageKey, type Match, type StageEmbeddings, type StageId, type StageKey } from './types';
 import { distanceFromCosine, l2Normalise } from './vectors';
 
 export interface GalleryIndexOptions {
+  /** The stages every entry carries an embedding for: the model's layout keys (StageLayout.keys). */
+  stages: readonly StageKey[];
   /** Rows per backend chunk (default 4096). */
   chunkRows?: number;
   /** Embedding size (default 128). */
@@ -19,8 +21,6 @@ export interface GalleryIndexOptions {
   queryFirst?: boolean;
 }
 
-const KEYS = STAGE_KEYS;
-
 /** Removing up to this many entries at once swaps the last rows into their places (copying one or two
  * chunks each); more are removed by compacting every matrix once. */
 const SWAP_REMOVE_MAX = 32;
@@ -30,19 +30,24 @@ const CPU_BACKENDS = new Set(['wasm', 'cpu']);
 export class GalleryIndex {
   readonly chunkRows: number;
   readonly dim: number;
+  readonly stages: readonly StageKey[];
   private readonly queryFirst?: boolean;
   private readonly ids: string[] = [];
   private readonly slots = new Map<string, number>();
   /** Bumped by every change to `ids`. */
   private version = 0;
   private snapshot: { version: number; ids: readonly string[] } | null = null;
-  private readonly chunks = Object.fromEntries(KEYS.map((k) => [k, [] as tf.Tensor2D[]])) as Record<StageKey, tf.Tensor2D[]>;
-  private pending = Object.fromEntries(KEYS.map((k) => [k, new Float32Array(0)])) as Record<StageKey, Float32Array>;
+  private readonly chunks: Record<StageKey, tf.Tensor2D[]>;
+  private pending: Record<StageKey, Float32Array>;
   /** Entries already on the backend (the others are in `pending`). */
   private uploaded = 0;
   private disposed = false;
 
-  constructor(options: GalleryIndexOptions = {}) {
+  constructor(options: GalleryIndexOptions) {
+    if (options.stages.length === 0) throw new Error('a GalleryIndex needs at least one stage');
+    this.stages = [...options.stages];
+    this.chunks = Object.fromEntries(this.stages.map((k) => [k, [] as tf.Tensor2D[]])) as Record<StageKey, tf.Tensor2D[]>;
+    this.pending = this.emptyPending();
     this.chunkRows = options.chunkRows ?? 4096;
     this.dim = options.dim ?? 128;
     this.queryFirst = options.queryFirst;
@@ -56,16 +61,20 @@ export class GalleryIndex {
     return this.slots.has(id);
   }
 
+  private emptyPending(): Record<StageKey, Float32Array> {
+    return Object.fromEntries(this.stages.map((k) => [k, new Float32Array(0)])) as Record<StageKey, Float32Array>;
+  }
+
   /** Adds an entry (every stage's L2-normalised embedding); an existing id is replaced. */
   add(id: string, embeddings: Record<StageKey, Float32Array>): void {
     this.assertLive();
-    for (const k of KEYS) {
+    for (const k of this.stages) {
       const v = embeddings[k];
       if (!v || v.length !== this.dim) throw new Error(`entry ${id}: embedding '${k}' must have ${this.dim} values`);
     }
     if (this.slots.has(id)) this.remove(id);
     const row = this.ids.length - this.uploaded;
-    for (const k of KEYS) {
+    for (const k of this.stages) {
       if (this.pending[k].length < (row + 1) * this.dim) this.pending[k] = grow(this.pending[k], Math.min(this.chunkRows, Math.max(64, 2 * row)) * this.dim);
       this.pending[k].set(embeddings[k], row * this.dim);
     }
@@ -106,7 +115,7 @@ export class GalleryIndex {
   async searchAll(queries: StageEmbeddings, k: number): Promise<Partial<Record<StageKey, Match[]>>> {
     this.assertLive();
     this.upload();
-    const keys = KEYS.filter((key) => queries[key] !== undefined);
+    const keys = this.stages.filter((key) => queries[key] !== undefined);
     const top = Math.min(Math.floor(k), this.size);
     if (top <= 0) return Object.fromEntries(keys.map((key) => [key, []]));
     for (const key of keys) if (queries[key]!.length !== this.dim) throw new Error(`query '${key}' must have ${this.dim} values`);
@@ -137,7 +146,7 @@ export class GalleryIndex {
 
   /** Frees the backend memory; the index cannot be used afterwards. */
   dispose(): void {
-    for (const k of KEYS) tf.dispose(this.chunks[k]);
+    for (const k of this.stages) tf.dispose(this.chunks[k]);
     this.disposed = true;
   }
 
@@ -155,7 +164,7 @@ export class GalleryIndex {
   private upload(): void {
     const n = this.ids.length - this.uploaded;
     if (n === 0) return;
-    for (const k of KEYS) {
+    for (const k of this.stages) {
       const list = this.chunks[k];
       let from = 0;
       const last = list.at(-1);
@@ -172,7 +181,7 @@ export class GalleryIndex {
       }
     }
     this.uploaded = this.ids.length;
-    if (this.pending['1'].length > 64 * this.dim) this.pending = Object.fromEntries(KEYS.map((k) => [k, new Float32Array(0)])) as Record<StageKey, Float32Array>;
+    if (this.pending[this.stages[0]].length > 64 * this.dim) this.pending = this.emptyPending();
   }
 
   /** Removes one uploaded entry by moving the last row into its slot. */
@@ -180,7 +189,7 @@ export class GalleryIndex {
     const slot = this.slots.get(id)!;
     const lastSlot = this.ids.length - 1;
     const [c, r] = [Math.floor(slot / this.chunkRows), slot % this.chunkRows];
-    for (const k of KEYS) {
+    for (const k of this.stages) {
       const list = this.chunks[k];
       const lastChunk = list[list.length - 1];
       const lastRow = lastChunk.shape[0] - 1;
@@ -213,7 +222,7 @@ export class GalleryIndex {
     this.ids.forEach((id, slot) => {
       if (!gone.has(id)) keep.push(slot);
     });
-    for (const k of KEYS) {
+    for (const k of this.stages) {
       const old = this.chunks[k];
       this.chunks[k] = tf.tidy(() => {
         if (keep.length === 0) return [];

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashBytes, loadDareModel, ModelLoadError, parseDareMetadata, type ModelLoadErrorKind } from './model';
+import { hashBytes, layoutOf, loadDareModel, ModelLoadError, parseDareMetadata, type ModelLoadErrorKind } from './model';
 import { SHIPPED_MODEL } from '../shippedModel';
 import { fileFetch, modelJsonUrl } from './node/fileFetch';
 import { loadModel, MODEL_DIR, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
@@ -21,6 +21,18 @@ const GOOD_META = {
   version: 1,
 };
 const NODES = new Set(['image', ...GOOD_META.stages.flatMap((s) => [s.features, s.embedding]), 'fused/embedding']);
+/** Contract format 2: three exits, each computed from the input at its own resolution. */
+const FORMAT2_META = {
+  input: { name: 'image', height: 224, width: 112 },
+  stages: [
+    [96, 48],
+    [128, 64],
+    [224, 112],
+  ].map((resolution, i) => ({ embedding: `stage${i + 1}/embedding`, input: 'image', resolution, macs: (i + 1) * 1e7 })),
+  fused: { embedding: 'fused/embedding', weights: [0, 0.2, 0.8] },
+  distance: 'euclidean-l2normalised',
+  version: 2,
+};
 
 let dir: string;
 
@@ -105,8 +117,18 @@ describe('loadDareModel errors', () => {
 });
 
 describe('parseDareMetadata', () => {
-  it('accepts the contract and returns it', () => {
-    expect(parseDareMetadata(GOOD_META, NODES)).toEqual(GOOD_META);
+  it('accepts the contract (format 1, a chain) and says what feeds each stage', () => {
+    const meta = parseDareMetadata(GOOD_META, NODES);
+    expect(meta).toEqual({ ...GOOD_META, stages: GOOD_META.stages.map((s, i) => ({ ...s, feed: i === 0 ? 'image' : `stage${i}/features` })) });
+    expect(layoutOf(meta).keys).toEqual(['1', '2', '3', '4', 'fused']);
+  });
+  it('accepts format 2: every exit computed from the input at its resolution, any number of exits', () => {
+    const meta = parseDareMetadata(FORMAT2_META, NODES);
+    expect(meta.version).toBe(2);
+    expect(meta.stages).toEqual(FORMAT2_META.stages.map((s) => ({ embedding: s.embedding, macs: s.macs, resolution: s.resolution, feed: 'image' })));
+    expect(layoutOf(meta).keys).toEqual(['1', '2', '3', 'fused']);
+    const thresholds = { '1': 1, '2': 0.9, '3': 0.8, fused: 0.8 };
+    expect(parseDareMetadata({ ...FORMAT2_META, unknownThresholds: thresholds }, NODES).unknownThresholds).toEqual(thresholds);
   });
   it('reads the optional unknown thresholds', () => {
     const unknownThresholds = { '1': 0.9, '2': 0.85, '3': 0.8, '4': 0.8, fused: 0.78 };
@@ -114,8 +136,14 @@ describe('parseDareMetadata', () => {
   });
   it.each([
     [{ ...GOOD_META, distance: 'cosine' }, /distance 'cosine' is not supported/],
-    [{ ...GOOD_META, version: 2 }, /version 2 is not supported/],
-    [{ ...GOOD_META, stages: GOOD_META.stages.slice(0, 3) }, /exactly 4 stages/],
+    [{ ...GOOD_META, version: 3 }, /version 3 is not supported/],
+    [{ ...GOOD_META, version: 2 }, /stages\[0\]\.input must be the model's input 'image'/],
+    [{ ...GOOD_META, stages: GOOD_META.stages.slice(0, 3) }, /fused\.weights must hold 3 numbers/],
+    [{ ...GOOD_META, stages: [], fused: { ...GOOD_META.fused, weights: [] } }, /stages must list 1 to 99 exits/],
+    [{ ...GOOD_META, stages: [...GOOD_META.stages].reverse() }, /stages\[1\]\.macs must be cumulative/],
+    [{ ...GOOD_META, stages: [{ ...GOOD_META.stages[0], features: 'nowhere' }, ...GOOD_META.stages.slice(1)] }, /stages\[0\]\.features: node 'nowhere' is not in the graph/],
+    [{ ...FORMAT2_META, stages: FORMAT2_META.stages.map((s) => ({ ...s, resolution: [96] })) }, /stages\[0\]\.resolution must be \[height, width\]/],
+    [{ ...FORMAT2_META, unknownThresholds: { '1': 1, '2': 1, '3': 1, '4': 1 } }, /unknownThresholds\.fused must be a finite number/],
     [{ ...GOOD_META, input: { ...GOOD_META.input, height: 12.5 } }, /input\.height must be a positive integer/],
     [{ ...GOOD_META, fused: { ...GOOD_META.fused, weights: [1, 2] } }, /fused\.weights must hold 4 numbers/],
     [null, /dare must be an object/],

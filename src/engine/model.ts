@@ -5,8 +5,8 @@
 // before the weights are downloaded, progress is byte-level, and the weights can be hashed for modelId.
 import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
-import { EXITS, STAGE_KEYS } from './stages';
-import type { DareMetadata, StageKey } from './types';
+import { MAX_EXITS, StageLayout } from './stages';
+import type { DareMetadata, DareStage, StageKey } from './types';
 
 export type ModelLoadErrorKind =
   | 'network' // fetch itself failed (offline, DNS, CORS)
@@ -40,6 +40,8 @@ export interface LoadModelOptions {
 export interface DareModel {
   readonly graph: tf.GraphModel;
   readonly meta: DareMetadata;
+  /** Its exits and their fusion, as every caller that walks the stages must see them. */
+  readonly layout: StageLayout;
   /** The model.json URL it was loaded from. */
   readonly url: string;
   /** URL + hash of the weight bytes: galleries re-embed entries whose modelId differs (a re-export keeps
@@ -89,6 +91,7 @@ export async function loadDareModel(url: string, options: LoadModelOptions = {})
   return {
     graph,
     meta,
+    layout: layoutOf(meta),
     url,
     modelId: `${url}#${hashBytes(weightData)}`,
     weightBytes: weightData.byteLength,
@@ -237,9 +240,22 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
     return v;
   };
 
+  const root = obj(raw, 'dare');
+  if (root.version !== 1 && root.version !== 2) throw new Error(`version ${String(root.version)} is not supported (expected 1 or 2)`);
+  const version = root.version;
+  const input = obj(root.input, 'input');
+  const inputName = node(input.name, 'input.name');
+  const stages = root.stages;
+  if (!Array.isArray(stages) || stages.length < 1 || stages.length > MAX_EXITS) throw new Error(`stages must list 1 to ${MAX_EXITS} exits`);
+  const layout = new StageLayout(stages.length);
+  const fused = obj(root.fused, 'fused');
+  const weights = fused.weights;
+  if (!Array.isArray(weights) || weights.length !== stages.length) throw new Error(`fused.weights must hold ${stages.length} numbers (one per stage)`);
+  if (root.distance !== 'euclidean-l2normalised') throw new Error(`distance '${String(root.distance)}' is not supported (expected 'euclidean-l2normalised')`);
+
   const thresholds = (t: Record<string, unknown>): Record<StageKey, number> => {
     const out = {} as Record<StageKey, number>;
-    for (const key of STAGE_KEYS) {
+    for (const key of layout.keys) {
       const v = finite(t[key], `unknownThresholds.${key}`);
       if (v <= 0) throw new Error(`unknownThresholds.${key} must be positive`);
       out[key] = v;
@@ -247,29 +263,35 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
     return out;
   };
 
-  const root = obj(raw, 'dare');
-  const input = obj(root.input, 'input');
-  const stages = root.stages;
-  // The app's stage vocabulary (stages.ts) must be the model's: every exit is a stage id the app knows.
-  if (!Array.isArray(stages) || stages.length !== EXITS.length) throw new Error(`stages must list exactly ${EXITS.length} stages (the app's exits, src/engine/stages.ts)`);
-  const fused = obj(root.fused, 'fused');
-  const weights = fused.weights;
-  if (!Array.isArray(weights) || weights.length !== EXITS.length) throw new Error(`fused.weights must hold ${EXITS.length} numbers`);
-  if (root.distance !== 'euclidean-l2normalised') throw new Error(`distance '${String(root.distance)}' is not supported (expected 'euclidean-l2normalised')`);
-  if (root.version !== 1) throw new Error(`version ${String(root.version)} is not supported (expected 1)`);
+  // Format 1 chains the exits through their feature maps; format 2 computes each from the input.
+  const parseStage = (s: unknown, i: number, previous: DareStage | undefined): DareStage => {
+    const stage = obj(s, `stages[${i}]`);
+    const embedding = node(stage.embedding, `stages[${i}].embedding`);
+    const macs = finite(stage.macs, `stages[${i}].macs`);
+    if (previous && macs < previous.macs) throw new Error(`stages[${i}].macs must be cumulative (at least stages[${i - 1}].macs)`);
+    if (version === 1) {
+      const features = node(stage.features, `stages[${i}].features`);
+      return { feed: previous?.features ?? inputName, features, embedding, macs };
+    }
+    if (stage.input !== inputName) throw new Error(`stages[${i}].input must be the model's input '${inputName}' (format 2)`);
+    const resolution = stage.resolution;
+    if (!Array.isArray(resolution) || resolution.length !== 2) throw new Error(`stages[${i}].resolution must be [height, width]`);
+    return { feed: inputName, embedding, macs, resolution: [positiveInt(resolution[0], `stages[${i}].resolution[0]`), positiveInt(resolution[1], `stages[${i}].resolution[1]`)] };
+  };
+  const parsed: DareStage[] = [];
+  stages.forEach((s: unknown, i) => parsed.push(parseStage(s, i, parsed[i - 1])));
+
   return {
-    input: { name: node(input.name, 'input.name'), height: positiveInt(input.height, 'input.height'), width: positiveInt(input.width, 'input.width') },
-    stages: stages.map((s: unknown, i) => {
-      const stage = obj(s, `stages[${i}]`);
-      return {
-        features: node(stage.features, `stages[${i}].features`),
-        embedding: node(stage.embedding, `stages[${i}].embedding`),
-        macs: finite(stage.macs, `stages[${i}].macs`),
-      };
-    }),
+    input: { name: inputName, height: positiveInt(input.height, 'input.height'), width: positiveInt(input.width, 'input.width') },
+    stages: parsed,
     fused: { embedding: node(fused.embedding, 'fused.embedding'), weights: weights.map((w: unknown, i) => finite(w, `fused.weights[${i}]`)) },
     distance: root.distance,
-    version: root.version,
+    version,
     ...(root.unknownThresholds === undefined ? {} : { unknownThresholds: thresholds(obj(root.unknownThresholds, 'unknownThresholds')) }),
   };
+}
+
+/** The stage layout a parsed model's metadata describes. */
+export function layoutOf(meta: Pick<DareMetadata, 'stages'>): StageLayout {
+  return new StageLayout(meta.stages.length);
 }

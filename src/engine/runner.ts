@@ -4,7 +4,7 @@ import type { Calibration } from './calibration';
 import type { DareModel } from './model';
 import type { PixelSource } from './pixels';
 import { finishEmbeddings, prepareBatch, readFloat32, runMonolithic, StagedPass } from './staged';
-import { STAGE_IDS, STEP_COUNT, stageKey, type EmbedOptions, type EmbedResult, type StageEmbeddings, type StageKey } from './types';
+import { stageKey, type EmbedOptions, type EmbedResult, type StageEmbeddings, type StageKey } from './types';
 
 export interface EmbedAllOptions {
   /** Average the embeddings of each image and its mirror. */
@@ -21,7 +21,7 @@ export class AnytimeRunner {
   ) {}
 
   /** Embeds one image within `deadlineMs` (measured from this call, time queued behind other calls
-   * included): stage 1 always runs; each further step (stages 2–4, then the fusion) only starts when
+   * included): stage 1 always runs; each further step (the later stages, then the fusion) only starts when
    * its calibrated cost fits in the time left. Real step times feed the calibration. With `complete`,
    * the same pass then runs on to the end: the result describes the budgeted run, and `completed` holds
    * every embedding (the budgeted ones are not computed twice). */
@@ -56,7 +56,7 @@ export class AnytimeRunner {
     let last: { stage: EmbedResult['stage']; embedding: Float32Array } | null = null;
     let budgeted: Omit<EmbedResult, 'completed'> | null = null;
     try {
-      while (pass.done < STEP_COUNT) {
+      while (pass.done < this.model.layout.stepCount) {
         const i = pass.done;
         if (!budgeted && i > 0 && performance.now() - t0 + costs[i] > deadlineMs) {
           budgeted = { ...last!, embeddings: { ...embeddings }, stageMs: [...stageMs], totalMs: performance.now() - t0, overran };
@@ -83,7 +83,7 @@ export class AnytimeRunner {
     if (images.length === 0) return [];
     const raw = tf.tidy(() => {
       const outputs = runMonolithic(this.model, prepareBatch(this.model, images, flip));
-      return tf.stack(outputs, 1) as tf.Tensor3D; // [rows, 5, d]: one read-back for everything
+      return tf.stack(outputs, 1) as tf.Tensor3D; // [rows, steps, d]: one read-back for everything
     });
     let values: Float32Array;
     try {
@@ -92,11 +92,12 @@ export class AnytimeRunner {
       raw.dispose();
     }
     const [rows, steps, dim] = raw.shape;
-    const perStep = STAGE_IDS.map((_, s) => {
+    const { ids } = this.model.layout;
+    const perStep = ids.map((_, s) => {
       const block = new Float32Array(rows * dim);
       for (let r = 0; r < rows; r++) block.set(values.subarray((r * steps + s) * dim, (r * steps + s + 1) * dim), r * dim);
       return finishEmbeddings(block, rows, flip);
     });
-    return images.map((_, n) => Object.fromEntries(STAGE_IDS.map((id, s) => [stageKey(id), perStep[s][n]])) as Record<StageKey, Float32Array>);
+    return images.map((_, n) => Object.fromEntries(ids.map((id, s) => [stageKey(id), perStep[s][n]])) as Record<StageKey, Float32Array>);
   }
 }

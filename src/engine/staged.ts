@@ -1,8 +1,9 @@
-// Running the DaRe graph one step at a time (each exit, then the fusion) or all at once.
+// Running the DaRe graph one step at a time (each exit, then the fusion) or all at once. A stage is fed
+// what its metadata names (DareStage.feed): the image batch, or the previous stage's feature map.
 import * as tf from '@tensorflow/tfjs';
 import type { DareModel } from './model';
 import { toImageTensor, type PixelSource } from './pixels';
-import { FUSION_STEP, STEP_COUNT, stepStage, type StageId } from './stages';
+import type { StageId } from './stages';
 import { l2Normalise } from './vectors';
 
 /** [n, H, W, 3] float32 batch at the model's input size; with `flip`, [2n, …]: the images, then their
@@ -21,17 +22,18 @@ export function prepareBatch(model: DareModel, sources: readonly PixelSource[], 
 }
 
 export interface StageOutput {
-  features: tf.Tensor;
+  /** The feature map the next stage is fed (format 1); null when no stage is fed from this one. */
+  features: tf.Tensor | null;
   embedding: tf.Tensor2D;
 }
 
-/** Stage `index` (0-based) fed the image batch (index 0) or the previous stage's features. */
+/** Stage `index` (0-based) fed `input`: the tensor its metadata names as its feed (the image batch or
+ * the previous stage's features). */
 export function runStage(model: DareModel, index: number, input: tf.Tensor): StageOutput {
-  const { meta, graph } = model;
-  const feedName = index === 0 ? meta.input.name : meta.stages[index - 1].features;
-  const stage = meta.stages[index];
-  const [features, embedding] = graph.execute({ [feedName]: input }, [stage.features, stage.embedding]) as tf.Tensor[];
-  return { features, embedding: embedding as tf.Tensor2D };
+  const stage = model.meta.stages[index];
+  const outputs = stage.features ? [stage.features, stage.embedding] : [stage.embedding];
+  const out = model.graph.execute({ [stage.feed]: input }, outputs) as tf.Tensor[];
+  return stage.features ? { features: out[0], embedding: out[1] as tf.Tensor2D } : { features: null, embedding: out[0] as tf.Tensor2D };
 }
 
 /** Every raw embedding (each exit, then fused) from one execute call. */
@@ -82,11 +84,13 @@ export function fuse(weights: readonly number[], stageValues: readonly Float32Ar
   return out;
 }
 
-/** One image batch going through the steps in order. The feature map between stages stays on the
- * backend; each stage's embedding is read back (which makes the step timings real on async backends)
- * and the fusion is computed from those. dispose() frees the feature map the last step left. */
+/** One image batch going through the steps in order. What a later stage is fed stays on the backend
+ * (the previous stage's feature map, and the image batch while a later stage still reads it); each
+ * stage's embedding is read back (which makes the step timings real on async backends) and the fusion is
+ * computed from those. dispose() frees what the last step left. */
 export class StagedPass {
   private features: tf.Tensor | null = null;
+  private batch: tf.Tensor4D | null = null;
   private readonly stageValues: Float32Array[] = [];
   private next = 0;
   /** Rows of every embedding: sources.length, doubled with flip. */
@@ -108,34 +112,51 @@ export class StagedPass {
   /** Runs the next step (the first one also resizes and batches the images). */
   async step(): Promise<StepResult> {
     const i = this.next;
-    if (i >= STEP_COUNT) throw new Error('all steps already ran');
+    const { layout, meta } = this.model;
+    if (i >= layout.stepCount) throw new Error('all steps already ran');
     const t0 = performance.now();
     this.next++;
-    if (i === FUSION_STEP) {
+    if (i === layout.fusionStep) {
       this.dispose();
-      const values = fuse(this.model.meta.fused.weights, this.stageValues);
+      const values = fuse(meta.fused.weights, this.stageValues);
       return { stage: 'fused', values, ms: performance.now() - t0 };
     }
-    const input = this.features ?? prepareBatch(this.model, this.sources, this.flip);
-    this.features = null;
+    this.batch ??= i === 0 ? prepareBatch(this.model, this.sources, this.flip) : null;
+    const fromImage = meta.stages[i].feed === meta.input.name;
+    const input = fromImage ? this.batch : this.features;
+    if (!input) throw new Error(`stage ${i + 1} is fed '${meta.stages[i].feed}', which the previous steps did not leave`);
     let out: StageOutput;
     try {
       out = runStage(this.model, i, input);
     } finally {
-      input.dispose();
+      if (fromImage) this.releaseBatchAfter(i);
+      else {
+        input.dispose();
+        this.features = null;
+      }
     }
     this.features = out.features;
     try {
       const values = await readFloat32(out.embedding);
       this.stageValues.push(values);
-      return { stage: stepStage(i), values, ms: performance.now() - t0 };
+      return { stage: layout.stepStage(i), values, ms: performance.now() - t0 };
     } finally {
       out.embedding.dispose();
     }
   }
 
+  /** Frees the image batch once no stage after `i` is fed from it. */
+  private releaseBatchAfter(i: number): void {
+    const { meta } = this.model;
+    if (meta.stages.slice(i + 1).some((s) => s.feed === meta.input.name)) return;
+    this.batch?.dispose();
+    this.batch = null;
+  }
+
   dispose(): void {
     this.features?.dispose();
     this.features = null;
+    this.batch?.dispose();
+    this.batch = null;
   }
 }

@@ -1,37 +1,84 @@
-// The stage vocabulary, defined once: the model's exits (each yields an embedding) and the fusion of their
-// embeddings that follows them. A DaRe export lists its exits in its metadata (stages[], fused.weights);
-// parseDareMetadata refuses a model whose exits are not these, so the app and its model cannot disagree.
-// A model with another number of exits changes EXITS here; everything else derives from it.
+// The stage vocabulary, defined once: a model's exits (each yields an embedding), numbered 1…n in
+// execution order, and the fusion of their embeddings that follows them. How many exits there are is the
+// model's: a DaRe export lists them in its metadata (stages[], fused.weights) and parseDareMetadata builds
+// the model's StageLayout from that list, which every part of the app that walks the stages takes from
+// the loaded model (engine.model.layout) rather than assuming a number.
 
-export const EXITS = [1, 2, 3, 4] as const;
-export type ExitStage = (typeof EXITS)[number];
-
+export type ExitStage = number;
 export type StageId = ExitStage | 'fused';
-export type StageKey = `${StageId}`;
+export type StageKey = `${number}` | 'fused';
 
-/** Every embedding a full pass yields, in step order: the exits, then 'fused'. */
-export const STAGE_IDS: readonly StageId[] = [...EXITS, 'fused'];
 export const stageKey = (s: StageId): StageKey => String(s) as StageKey;
-export const STAGE_KEYS: readonly StageKey[] = STAGE_IDS.map(stageKey);
 
-/** Steps of a full embed: one per exit, then the fusion. */
-export const STEP_COUNT = STAGE_IDS.length;
-/** Index (0-based) of the fusion step. */
-export const FUSION_STEP = EXITS.length;
+/** Exit numbers are 1…99 (the hub's protocol has the same bound); 'fused' is the fusion. */
+const STAGE_KEY = /^([1-9][0-9]?|fused)$/;
+export const isStageKey = (key: string): key is StageKey => STAGE_KEY.test(key);
+export const stageOfKey = (key: StageKey): StageId => (key === 'fused' ? 'fused' : Number(key));
 
-/** StageId produced by step `i` (0-based). */
-export function stepStage(i: number): StageId {
-  const stage = STAGE_IDS[i];
-  if (stage === undefined) throw new RangeError(`step ${i} does not exist (a pass has ${STEP_COUNT} steps)`);
-  return stage;
-}
+/** The most exits a model may have (two-digit stage keys). */
+export const MAX_EXITS = 99;
 
-/** Steps run to reach `stage` (0 for none): the inverse of stepStage, plus one. */
-export function stageDepth(stage: StageId | null): number {
-  return stage === null ? 0 : STAGE_IDS.indexOf(stage) + 1;
-}
+/** The steps of one model's pass: one per exit, then the fusion. */
+export class StageLayout {
+  /** Exits 1…n. */
+  readonly exits: readonly ExitStage[];
+  /** Every embedding a full pass yields, in step order: the exits, then 'fused'. */
+  readonly ids: readonly StageId[];
+  readonly keys: readonly StageKey[];
+  /** Steps of a full embed: one per exit, then the fusion. */
+  readonly stepCount: number;
+  /** Index (0-based) of the fusion step. */
+  readonly fusionStep: number;
 
-/** A record with one value per stage key. */
-export function perStage<T>(value: (key: StageKey, step: number) => T): Record<StageKey, T> {
-  return Object.fromEntries(STAGE_KEYS.map((key, step) => [key, value(key, step)])) as Record<StageKey, T>;
+  constructor(exitCount: number) {
+    if (!Number.isInteger(exitCount) || exitCount < 1 || exitCount > MAX_EXITS) throw new RangeError(`a model has 1 to ${MAX_EXITS} exits, not ${exitCount}`);
+    this.exits = Array.from({ length: exitCount }, (_, i) => i + 1);
+    this.ids = [...this.exits, 'fused'];
+    this.keys = this.ids.map(stageKey);
+    this.stepCount = this.ids.length;
+    this.fusionStep = exitCount;
+  }
+
+  /** The layout whose keys are exactly `keys` (in any order), or null: how stored embeddings say which
+   * model layout computed them. */
+  static ofKeys(keys: Iterable<string>): StageLayout | null {
+    const list = [...keys];
+    const exits = list.length - 1;
+    if (exits < 1 || exits > MAX_EXITS) return null;
+    const layout = new StageLayout(exits);
+    const given = new Set(list);
+    return given.size === list.length && layout.keys.every((k) => given.has(k)) ? layout : null;
+  }
+
+  /** StageId produced by step `i` (0-based). */
+  stepStage(i: number): StageId {
+    const stage = this.ids[i];
+    if (stage === undefined) throw new RangeError(`step ${i} does not exist (a pass has ${this.stepCount} steps)`);
+    return stage;
+  }
+
+  /** Steps run to reach `stage` (0 for none): the inverse of stepStage, plus one. */
+  stageDepth(stage: StageId | null): number {
+    return stage === null ? 0 : this.ids.indexOf(stage) + 1;
+  }
+
+  /** A record with one value per stage key. */
+  perStage<T>(value: (key: StageKey, step: number) => T): Record<StageKey, T> {
+    return Object.fromEntries(this.keys.map((key, step) => [key, value(key, step)])) as Record<StageKey, T>;
+  }
+
+  /** The exits a budgeted stream chooses between (DaRe §4): every exit but the last, then the full model,
+   * whose answer is the fused embedding (the last exit alone costs the same and is not an exit of its own). */
+  get streamExits(): readonly StageKey[] {
+    return [...this.keys.slice(0, this.fusionStep - 1), 'fused'];
+  }
+
+  /** How a UI names a stage: "stage 2 of 3", or the fusion. */
+  describe(stage: StageId): string {
+    return stage === 'fused' ? 'all stages and their fusion' : `stage ${stage} of ${this.exits.length}`;
+  }
+
+  equals(other: StageLayout): boolean {
+    return other.stepCount === this.stepCount;
+  }
 }

@@ -15,24 +15,38 @@ export interface BackendStatus {
 
 import type { StageId, StageKey } from './stages';
 
-export { EXITS, STAGE_IDS, STAGE_KEYS, STEP_COUNT, FUSION_STEP, stageKey, stepStage, stageDepth, perStage, type ExitStage, type StageId, type StageKey } from './stages';
+export { StageLayout, stageKey, isStageKey, stageOfKey, MAX_EXITS, type ExitStage, type StageId, type StageKey } from './stages';
 
 /** One L2-normalised embedding per stage id (every stage for gallery entries). */
 export type StageEmbeddings = Partial<Record<StageKey, Float32Array>>;
 
+/** One exit of the model, as the engine runs it (both contract formats, docs/architecture.md). */
+export interface DareStage {
+  /** The graph node this stage is fed: the model's input, or (format 1, a chain) the previous stage's features. */
+  feed: string;
+  /** The node the next stage is fed from (format 1); absent when no stage is fed from this one (format 2). */
+  features?: string;
+  embedding: string;
+  /** Cumulative multiply-adds to reach this exit's embedding, in execution order. */
+  macs: number;
+  /** Format 2: the [height, width] the graph resizes the input to for this exit. */
+  resolution?: readonly [number, number];
+}
+
 export interface DareMetadata {
   input: { name: string; height: number; width: number };
-  stages: { features: string; embedding: string; macs: number }[];
+  stages: DareStage[];
   fused: { embedding: string; weights: number[] };
   distance: string;
-  version: number;
+  /** 1: the exits are a chain (stage s+1 fed by stage s's features); 2: each exit computed from the input. */
+  version: 1 | 2;
   /** Per-stage distance below which two images are taken for the same person, measured on Market-1501
    * at export time (optional: older exports lack it). */
   unknownThresholds?: Record<StageKey, number>;
 }
 
 /** Learned cost in ms of each step on this device and backend: each exit alone, then the fusion
- * (STEP_COUNT values, in step order). */
+ * (the model layout's stepCount values, in step order). */
 export interface StageCosts {
   backend: BackendName;
   modelUrl: string;

@@ -4,7 +4,6 @@ import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
 import type { DareModel } from './model';
 import { prepareBatch, runMonolithic, runStage, StagedPass } from './staged';
-import { STEP_COUNT } from './stages';
 
 interface CompilingBackend {
   checkCompileCompletionAsync(): Promise<unknown>;
@@ -37,7 +36,7 @@ export async function warmUp(model: DareModel): Promise<void> {
   for (const flip of [false, true]) {
     const pass = new StagedPass(model, [image], flip);
     try {
-      for (let i = 0; i < STEP_COUNT; i++) await pass.step();
+      for (let i = 0; i < model.layout.stepCount; i++) await pass.step();
     } finally {
       pass.dispose();
     }
@@ -49,8 +48,11 @@ export async function warmUp(model: DareModel): Promise<void> {
 
 function traceAllPrograms(model: DareModel, rows: number, height: number, width: number): void {
   const batch = tf.zeros([rows, height, width, 3]) as tf.Tensor4D;
-  let input: tf.Tensor = batch;
-  for (let i = 0; i < model.meta.stages.length; i++) input = runStage(model, i, input).features;
+  let features: tf.Tensor | null = null;
+  model.meta.stages.forEach((stage, i) => {
+    const input = stage.feed === model.meta.input.name ? batch : features;
+    if (input) features = runStage(model, i, input).features;
+  });
   runMonolithic(model, batch);
   tf.reverse(batch, 2);
 }

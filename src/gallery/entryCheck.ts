@@ -1,9 +1,6 @@
 // Shape checks for gallery entries: what comes out of IndexedDB or an import file is not trusted.
-import { STAGE_KEYS } from '../engine/stages';
+import { StageLayout, type StageKey } from '../engine/stages';
 import type { GalleryEntry } from './types';
-
-// The stage vocabulary is defined once, in src/engine/stages.ts; re-exported for the gallery's modules.
-export { STAGE_KEYS };
 
 // Every embedding the app stores went through l2Normalise (engine/vectors.ts), which scales in double
 // precision and rounds each value to float32 once: a relative error of at most 2^-24 per value, so the norm
@@ -58,8 +55,14 @@ export function entryFields(e: EntryFields): EntryFields {
   return { ...fields, cameraName: fields.cameraName ?? null };
 }
 
-/** What is wrong with a record that should be a GalleryEntry, or null. Embeddings must all have the same
- * length (`dim` when given). */
+/** The stage keys of an entry's embeddings in step order, or null when they are not one model layout's
+ * (each exit 1…n, then fused: src/engine/stages.ts). */
+export function embeddingStages(embeddings: object): readonly StageKey[] | null {
+  return StageLayout.ofKeys(Object.keys(embeddings))?.keys ?? null;
+}
+
+/** What is wrong with a record that should be a GalleryEntry, or null. Its embeddings are one per stage of
+ * the model that made it (each exit, then fused), all of the same length (`dim` when given). */
 export function entryProblem(value: unknown, dim?: number): string | null {
   if (typeof value !== 'object' || value === null) return 'is not an object';
   const e = value as Record<string, unknown>;
@@ -69,8 +72,10 @@ export function entryProblem(value: unknown, dim?: number): string | null {
   if (e.thumbnail !== null && !(e.thumbnail instanceof Blob)) return 'has no thumbnail Blob';
   if (typeof e.embeddings !== 'object' || e.embeddings === null) return 'has no embeddings';
   const embeddings = e.embeddings as Record<string, unknown>;
+  const stages = embeddingStages(embeddings);
+  if (!stages) return `has embeddings for stages ${JSON.stringify(Object.keys(embeddings))}, not one per exit (1…n) and fused`;
   let expected = dim;
-  for (const key of STAGE_KEYS) {
+  for (const key of stages) {
     const problem = embeddingProblem(embeddings[key], expected);
     if (problem) return `embedding ${key} ${problem}`;
     expected ??= (embeddings[key] as Float32Array).length;

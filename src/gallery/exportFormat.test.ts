@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { personJpeg } from '../../e2e/fixtures/makeImages';
 import { GalleryFileError } from './errors';
 import { exportFileName, exportGallery, GALLERY_FILE_EXTENSION, importGallery, type ImportedGallery } from './exportFormat';
+import { StageLayout } from '../engine/stages';
 import { bytesOf, makeEntry } from './node/testEntries';
 import type { GalleryEntry } from './types';
 
@@ -109,6 +110,17 @@ describe('exportGallery / importGallery', () => {
     expect(perEntryOverhead).toBeLessThan(250);
   });
 
+  it('round-trips the galleries of a model with another number of exits (contract format 2: three)', async () => {
+    const layout = new StageLayout(3);
+    const entries = [0, 1, 2].map((i) => makeEntry(i, { layout }));
+    const imported = await importGallery(fileOf(await bytesOfBlob(await exportGallery(entries))));
+    expect(imported.entries).toHaveLength(3);
+    imported.entries.forEach((back, i) => {
+      expect(Object.keys(back.embeddings)).toEqual(['1', '2', '3', 'fused']);
+      for (const key of layout.keys) expect(back.embeddings[key]).toEqual(entries[i].embeddings[key]);
+    });
+  });
+
   it('names the export file with the date and the extension', () => {
     expect(exportFileName(new Date(2025, 10, 21, 23, 59))).toBe(`anytime-reid-gallery-2025-11-21${GALLERY_FILE_EXTENSION}`);
   });
@@ -117,6 +129,13 @@ describe('exportGallery / importGallery', () => {
     const mixed = [makeEntry(0), makeEntry(1, { dim: 64 })];
     await expect(exportGallery(mixed)).rejects.toThrow('Cannot export: entry 1 (id "e1") embedding 1 has 64 values, expected 128.');
     await expect(exportGallery([makeEntry(0), makeEntry(0)])).rejects.toThrow('Cannot export: id "e0" appears twice.');
+    // Entries of two models with different exits (one not re-embedded yet) do not share one file.
+    await expect(exportGallery([makeEntry(0), makeEntry(1, { layout: new StageLayout(3) })])).rejects.toThrow(
+      'Cannot export: entry 1 (id "e1") has the stages of another model (1, 2, 3, fused, not 1, 2, 3, 4, fused); wait until the gallery is re-embedded with the current model.',
+    );
+    const gap = makeEntry(2);
+    delete (gap.embeddings as Partial<Record<string, Float32Array>>)['3'];
+    await expect(exportGallery([gap])).rejects.toThrow('Cannot export: entry 0 (id "e2") has embeddings for stages ["1","2","4","fused"], not one per exit (1…n) and fused.');
   });
 });
 
@@ -198,7 +217,8 @@ describe('importGallery refuses, naming the file and the problem', () => {
       [(h) => (h.entries[2].thumbnailType = 'text/plain'), 'has a bad header entry: entry 2 (id "e2") has no image type for its thumbnail.'],
       [(h) => (h.entries[2].thumbnailBytes = 0), 'has a bad header entry: entry 2 (id "e2") has an invalid thumbnail size 0.'],
       [(h) => (h.format = 'something-else'), 'has a header of format "something-else", expected "anytime-reid-gallery".'],
-      [(h) => (h.stages = ['fused', '1', '2', '3', '4']), 'lists stages ["fused","1","2","3","4"], expected ["1","2","3","4","fused"].'],
+      [(h) => (h.stages = ['fused', '1', '2', '3', '4']), 'lists stages ["fused","1","2","3","4"], expected each exit in order (1, 2, …) and then "fused".'],
+      [(h) => (h.stages = ['1', '2', '3', '5', 'fused']), 'lists stages ["1","2","3","5","fused"], expected each exit in order (1, 2, …) and then "fused".'],
       [(h) => (h.modelIds = [42]), 'has no valid model ids in its header.'],
       [(h) => (h.exportedAt = 'yesterday'), 'has no valid export time in its header.'],
       [(h) => ((h as { entries: unknown }).entries = {}), 'has no entry list in its header.'],

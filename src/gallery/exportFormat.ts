@@ -6,7 +6,7 @@
 //   bytes 12–15  u32 H: length of the header
 //   bytes 16–47  SHA-256 of everything after it (version 2 only; version 1 has no such field)
 //   H bytes      UTF-8 JSON header (see FileHeader), space-padded to a multiple of 4
-//   N·5·dim·4    float32 embeddings: entry by entry, stages 1, 2, 3, 4, fused
+//   N·S·dim·4    float32 embeddings: entry by entry, the header's S stages in order (exits 1…n, fused)
 //   Σ sizes      the thumbnails' bytes, entry by entry
 //
 // Binary rather than JSON with base64: 25% smaller, and reading never builds one giant string (V8 caps
@@ -17,7 +17,8 @@
 // (`crypto.subtle`) has it in every browser (in a secure context, which the app needs anyway for its
 // service worker and the camera) and in Node, with no code of ours.
 import { sniffImageType } from '../input/sniff';
-import { embeddingProblem, entryFields, entryProblem, fieldsProblem, STAGE_KEYS, type EntryFields } from './entryCheck';
+import { StageLayout } from '../engine/stages';
+import { embeddingProblem, embeddingStages, entryFields, entryProblem, fieldsProblem, type EntryFields } from './entryCheck';
 import { GalleryFileError } from './errors';
 import type { GalleryEntry } from './types';
 import type { StageKey } from '../engine/types';
@@ -69,7 +70,9 @@ export function exportFileName(now = new Date()): string {
 /** The whole gallery as one file. Rejects with a GalleryFileError ('invalid') if an entry is malformed or
  * embedding lengths differ, so a file that could not be imported again is never written. */
 export async function exportGallery(entries: readonly GalleryEntry[], exportedAt = Date.now()): Promise<Blob> {
-  const dim = entries.length > 0 ? (entries[0].embeddings['1']?.length ?? 0) : 0;
+  // One stage list for the whole file: the first entry's (an empty gallery: a one-exit list, never read).
+  const stages = (entries.length > 0 ? embeddingStages(entries[0].embeddings) : null) ?? new StageLayout(1).keys;
+  const dim = entries.length > 0 ? (entries[0].embeddings[stages[0]]?.length ?? 0) : 0;
   const modelIds: string[] = [];
   const fileEntries: FileEntry[] = [];
   const seen = new Set<string>();
@@ -78,6 +81,9 @@ export async function exportGallery(entries: readonly GalleryEntry[], exportedAt
     const problem = entryProblem(e, dim);
     if (problem) throw new GalleryFileError('invalid', `Cannot export: entry ${i} (id "${String(e.id)}") ${problem}.`);
     if (seen.has(e.id)) throw new GalleryFileError('invalid', `Cannot export: id "${e.id}" appears twice.`);
+    if (embeddingStages(e.embeddings)?.join(',') !== stages.join(',')) {
+      throw new GalleryFileError('invalid', `Cannot export: entry ${i} (id "${e.id}") has the stages of another model (${Object.keys(e.embeddings).join(', ')}, not ${stages.join(', ')}); wait until the gallery is re-embedded with the current model.`);
+    }
     if (e.thumbnail === null) throw new GalleryFileError('invalid', `Cannot export: entry ${i} (id "${e.id}") has no thumbnail yet (it comes from the hub and was not fetched).`);
     seen.add(e.id);
     let model = modelIds.indexOf(e.modelId);
@@ -85,14 +91,14 @@ export async function exportGallery(entries: readonly GalleryEntry[], exportedAt
     fileEntries.push({ ...entryFields(e), model, thumbnailType: e.thumbnail.type || 'image/jpeg', thumbnailBytes: e.thumbnail.size });
     blobs.push(e.thumbnail);
   });
-  const header: FileHeader = { format: 'anytime-reid-gallery', exportedAt, modelIds, dim, stages: [...STAGE_KEYS], entries: fileEntries };
+  const header: FileHeader = { format: 'anytime-reid-gallery', exportedAt, modelIds, dim, stages: [...stages], entries: fileEntries };
   const json = JSON.stringify(header);
   const headerBytes = new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
   const thumbnails = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
 
   const preamble = PREAMBLE[GALLERY_FILE_VERSION];
   const floatsAt = preamble + headerBytes.length;
-  const thumbsAt = floatsAt + entries.length * STAGE_KEYS.length * dim * 4;
+  const thumbsAt = floatsAt + entries.length * stages.length * dim * 4;
   const bytes = new Uint8Array(thumbnails.reduce((n, t) => n + t.length, thumbsAt));
   const view = new DataView(bytes.buffer);
   bytes.set(new TextEncoder().encode(GALLERY_FILE_SIGNATURE), 0);
@@ -100,8 +106,8 @@ export async function exportGallery(entries: readonly GalleryEntry[], exportedAt
   view.setUint32(12, headerBytes.length, true);
   bytes.set(headerBytes, preamble);
   entries.forEach((e, i) => {
-    STAGE_KEYS.forEach((key, s) => {
-      const base = floatsAt + (i * STAGE_KEYS.length + s) * dim * 4;
+    stages.forEach((key, s) => {
+      const base = floatsAt + (i * stages.length + s) * dim * 4;
       e.embeddings[key].forEach((x, j) => view.setFloat32(base + j * 4, x, true));
     });
   });
@@ -172,8 +178,8 @@ export async function importGallery(file: Blob, options: { expectedModelId?: str
   header.entries.forEach((fe, i) => {
     const label = `entry ${i} (id "${fe.id}")`;
     const embeddings = {} as Record<StageKey, Float32Array>;
-    STAGE_KEYS.forEach((key, s) => {
-      const base = floatsAt + (i * STAGE_KEYS.length + s) * dim * 4;
+    header.stages.forEach((key, s) => {
+      const base = floatsAt + (i * header.stages.length + s) * dim * 4;
       const v = new Float32Array(dim);
       for (let j = 0; j < dim; j++) v[j] = dv.getFloat32(base + j * 4, true);
       const problem = embeddingProblem(v, dim);
@@ -202,11 +208,11 @@ async function sha256(data: Uint8Array): Promise<Uint8Array> {
  * is not shaped enough to say. */
 function describedLength(header: unknown, floatsAt: number): { entries: number; thumbsAt: number; total: number } | null {
   if (typeof header !== 'object' || header === null) return null;
-  const { dim, entries } = header as { dim?: unknown; entries?: unknown };
-  if (!Number.isInteger(dim) || (dim as number) < 0 || !Array.isArray(entries) || (dim === 0 && entries.length > 0)) return null;
+  const { dim, entries, stages } = header as { dim?: unknown; entries?: unknown; stages?: unknown };
+  if (!Number.isInteger(dim) || (dim as number) < 0 || !Array.isArray(entries) || (dim === 0 && entries.length > 0) || !Array.isArray(stages)) return null;
   const sizes = entries.map((e: unknown) => (typeof e === 'object' && e !== null ? (e as { thumbnailBytes?: unknown }).thumbnailBytes : undefined));
   if (!sizes.every((b) => Number.isInteger(b) && (b as number) > 0)) return null;
-  const thumbsAt = floatsAt + entries.length * STAGE_KEYS.length * (dim as number) * 4;
+  const thumbsAt = floatsAt + entries.length * stages.length * (dim as number) * 4;
   return { entries: entries.length, thumbsAt, total: (sizes as number[]).reduce((sum, b) => sum + b, thumbsAt) };
 }
 
@@ -229,8 +235,9 @@ function checkHeader(value: unknown, fail: (what: string) => never): FileHeader 
   if (typeof h.exportedAt !== 'number' || !Number.isFinite(h.exportedAt)) fail('has no valid export time in its header.');
   if (!Array.isArray(h.modelIds) || !h.modelIds.every((m) => typeof m === 'string' && m !== '')) fail('has no valid model ids in its header.');
   const modelIds = h.modelIds as string[];
-  if (!Array.isArray(h.stages) || h.stages.join(',') !== STAGE_KEYS.join(',')) {
-    fail(`lists stages ${JSON.stringify(h.stages)}, expected ${JSON.stringify(STAGE_KEYS)}.`);
+  const layout = Array.isArray(h.stages) && h.stages.every((k) => typeof k === 'string') ? StageLayout.ofKeys(h.stages as string[]) : null;
+  if (!layout || (h.stages as string[]).join(',') !== layout.keys.join(',')) {
+    fail(`lists stages ${JSON.stringify(h.stages)}, expected each exit in order (1, 2, …) and then "fused".`);
   }
   if (!Array.isArray(h.entries)) return fail('has no entry list in its header.');
   const dim = h.dim;

@@ -15,7 +15,7 @@ export interface GalleryEntry {
   /** JPEG of the image at the model's input size: shown as the thumbnail, and enough to re-embed it. Null
    * for an entry from the hub whose thumbnail is not fetched yet (hub events carry none). */
   thumbnail: Blob | null;
-  /** Every stage's L2-normalised embedding (STAGE_KEYS: each exit, then fused). */
+  /** Every stage's L2-normalised embedding, by the layout of the model that made it (each exit, then fused). */
   embeddings: Record<StageKey, Float32Array>;
   /** Which model produced the embeddings (model.json URL + weights hash); others must be re-embedded. */
   modelId: string;

@@ -3,6 +3,7 @@
 // average cost, exit histogram) and the accuracy–budget curves of the user's own gallery.
 import { create } from 'zustand';
 import { STREAM } from '../config';
+import { costsLayout, type StageKey } from '../engine';
 import { cumulativeMs, seededPermutation, type RoutingPolicy } from '../engine/stream';
 import { useEngine } from './engine';
 import { labelOf } from '../protocol';
@@ -18,7 +19,9 @@ export const MAX_STREAM_QUERIES = STREAM.maxQueries;
 export interface StreamRun extends StreamReplay {
   policy: RoutingPolicy;
   budgetMs: number;
-  /** Cumulative ms of each exit on this device (stages 1–3, full model). */
+  /** The stream's exits (the model layout's streamExits: every exit but the last, then the full model). */
+  exitStages: readonly StageKey[];
+  /** Cumulative ms of each exit on this device. */
   costs: number[];
   /** Persons' images that could not be queries (no other image of their person from another camera). */
   skipped: number;
@@ -38,10 +41,10 @@ interface StreamState {
   replay(): Promise<void>;
 }
 
-/** The stream's exit costs in ms from the engine's calibration, or null before it has one. */
-export function streamCosts(): number[] | null {
+/** The stream's exits and their costs in ms from the engine's calibration, or null before it has one. */
+export function streamCosts(): { exits: readonly StageKey[]; costs: number[] } | null {
   const costs = useEngine.getState().costs;
-  return costs ? cumulativeMs(costs) : null;
+  return costs ? { exits: costsLayout(costs).streamExits, costs: cumulativeMs(costs) } : null;
 }
 
 export const useStream = create<StreamState>()((set, get) => ({
@@ -54,8 +57,9 @@ export const useStream = create<StreamState>()((set, get) => ({
   setBudget: (budgetMs) => set({ budgetMs }),
 
   replay: async () => {
-    const costs = streamCosts();
-    if (!costs || get().status === 'running') return;
+    const stream = streamCosts();
+    if (!stream || get().status === 'running') return;
+    const { exits, costs } = stream;
     const entries: ReplayEntry[] = useGallery.getState().entries.map((e) => ({ ...labelOf(e), id: e.id, fileName: e.fileName, embeddings: e.embeddings }));
     const gallery = new ReplayGallery(entries);
     const persons = entries.filter((e) => e.kind === 'person');
@@ -66,7 +70,7 @@ export const useStream = create<StreamState>()((set, get) => ({
       const picked = seededPermutation(persons.length, 7).slice(0, MAX_STREAM_QUERIES);
       const queries: ReplayQuery[] = [];
       for (let n = 0; n < picked.length; n++) {
-        const q = await queryOutcomes(persons[picked[n]], gallery, (queries, k) => gallerySession.search(queries, k));
+        const q = await queryOutcomes(persons[picked[n]], gallery, (queries, k) => gallerySession.search(queries, k), exits);
         if (q) queries.push(q);
         if (n % 20 === 19) {
           set({ progress: (n + 1) / picked.length });
@@ -76,7 +80,7 @@ export const useStream = create<StreamState>()((set, get) => ({
       const replay = replayStream(queries, costs, budgetMs, policy);
       await yieldToUi();
       const curves = replayCurves(queries, costs);
-      set({ run: { ...replay, policy, budgetMs, costs, skipped: picked.length - queries.length, curves } });
+      set({ run: { ...replay, policy, budgetMs, exitStages: exits, costs, skipped: picked.length - queries.length, curves } });
     } catch (e) {
       reportError(`The stream replay failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {

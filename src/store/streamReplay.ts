@@ -8,9 +8,6 @@ import { exitSignal, ROUTING_POLICIES, type ExitSignal, type RoutingPolicy } fro
 import type { Match, StageKey } from '../engine/types';
 import { budgetPoints, isQuery, pairKind, routeStream, type ReidLabel } from '../protocol';
 
-/** The exits of the stream: stages 1–3, then the full model (its fused embedding). */
-export const STREAM_EXITS: readonly StageKey[] = ['1', '2', '3', 'fused'];
-
 export interface ReplayEntry extends ReidLabel {
   id: string;
   fileName: string;
@@ -28,7 +25,7 @@ export interface ExitOutcome {
 
 export interface ReplayQuery {
   entry: ReplayEntry;
-  /** One outcome per exit (STREAM_EXITS order). */
+  /** One outcome per exit of the stream (StageLayout.streamExits order). */
   outcomes: ExitOutcome[];
 }
 
@@ -78,15 +75,16 @@ export class ReplayGallery {
 
 const cameraKey = (l: ReidLabel) => `${l.identity}\u0000${l.camera}`;
 
-/** Query `q` against every other comparable entry, at each exit, by searching the gallery index; null
- * when q is no person or no other comparable entry is its person. `q` must be in the searched index. */
-export async function queryOutcomes(q: ReplayEntry, gallery: ReplayGallery, search: GallerySearch): Promise<ReplayQuery | null> {
+/** Query `q` against every other comparable entry, at each of the stream's `exits` (the model layout's
+ * streamExits), by searching the gallery index; null when q is no person or no other comparable entry is
+ * its person. `q` must be in the searched index. */
+export async function queryOutcomes(q: ReplayEntry, gallery: ReplayGallery, search: GallerySearch, exits: readonly StageKey[]): Promise<ReplayQuery | null> {
   if (!isQuery(q) || gallery.truePartners(q) <= 0) return null;
-  const queries = Object.fromEntries(STREAM_EXITS.map((key) => [key, q.embeddings[key]]));
+  const queries = Object.fromEntries(exits.map((key) => [key, q.embeddings[key]]));
   let k = Math.min(gallery.size, gallery.ignoredFor(q) + EXTRA_NEIGHBOURS);
   for (;;) {
     const ranked = await search(queries, k);
-    const counted = STREAM_EXITS.map((key) => comparableMatches(q, ranked[key] ?? [], gallery));
+    const counted = exits.map((key) => comparableMatches(q, ranked[key] ?? [], gallery));
     // d2 needs a second identity among the counted neighbours; fetch more until one shows (or all are in).
     if (k >= gallery.size || counted.every((m) => m.some((x) => x.identity !== m[0]?.identity))) {
       if (counted.some((m) => m.length === 0)) return null; // the index lacks q's partners (not embedded yet)

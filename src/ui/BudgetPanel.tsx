@@ -1,7 +1,7 @@
 // The frame budget: a slider in ms (saved on this device) and, from the calibrated costs, which stage each
 // budget reaches.
 
-import { budgetForStage, STAGE_IDS, stageForBudget, stageKey, type StageCosts } from '../engine';
+import { budgetForStage, costsLayout, stageForBudget, stageKey, type StageCosts } from '../engine';
 import { useEngine } from '../store/engine';
 import { useSettings } from '../store/settings';
 import { stageLabel } from './stageLabel';
@@ -24,6 +24,7 @@ export function BudgetPanel() {
   const { budgetMs, flip, setBudget } = useSettings();
   const max = sliderMax(costs, flip);
   const reached = costs ? stageForBudget(costs, budgetMs, flip) : null;
+  const stages = costs ? costsLayout(costs).ids : [];
 
   return (
     <section className="panel budget" aria-labelledby="budget-title">
@@ -46,7 +47,7 @@ export function BudgetPanel() {
       {costs && (
         <>
           <datalist id="budget-stage-marks">
-            {STAGE_IDS.slice(1).map((s) => (
+            {stages.slice(1).map((s) => (
               <option key={stageKey(s)} value={Math.ceil(budgetForStage(costs, s, flip))} label={stageLabel(s)} />
             ))}
           </datalist>
@@ -66,7 +67,7 @@ export function BudgetPanel() {
               </tr>
             </thead>
             <tbody>
-              {STAGE_IDS.map((s, i) => (
+              {stages.map((s, i) => (
                 <tr key={stageKey(s)} className={s === reached ? 'current' : undefined}>
                   <th scope="row">{stageLabel(s)}</th>
                   <td>{fmt((flip ? (costs.flipMs ?? costs.ms.map((m) => 2 * m)) : costs.ms)[i])} ms</td>

@@ -2,7 +2,7 @@
 // of every stage side by side.
 
 import { useMemo } from 'react';
-import { EXITS, STAGE_IDS, stageKey, type Match, type StageId } from '../engine';
+import { stageKey, type Match, type StageId } from '../engine';
 import type { GalleryEntry } from '../gallery';
 import { labelOf, parseImageName } from '../protocol';
 import { useEngine } from '../store/engine';
@@ -81,7 +81,7 @@ function RunSummary({ outcome }: { outcome: QueryOutcome }) {
       <strong className="badge" data-testid="stage-used">
         {String(run.stage)}
       </strong>{' '}
-      ({run.stage === 'fused' ? 'all stages and their fusion' : `stage ${run.stage} of ${EXITS.length}`}) in {fmtMs(run.totalMs)}
+      ({outcome.layout.describe(run.stage)}) in {fmtMs(run.totalMs)}
       {run.overran && <span className="warning"> — over budget: stage 1 always runs, and it alone took longer</span>}. Steps:{' '}
       {run.stageMs.map(fmtMs).join(' + ')}. <RerankNote rerank={outcome.rerank} />
     </p>
@@ -149,7 +149,7 @@ function StageColumns({ outcome, entries, queryIdentity }: { outcome: QueryOutco
         embedding the budget produced.
       </p>
       <div className="stage-columns">
-        {STAGE_IDS.map((s: StageId) => {
+        {outcome.layout.ids.map((s: StageId) => {
           const matches = outcome.perStage[stageKey(s)] ?? [];
           const used = s === outcome.run.stage;
           return (

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { STEP_COUNT as STEPS } from '../engine/stages';
+import { StageLayout } from '../engine/stages';
+
+const STEPS = new StageLayout(4).stepCount;
 import { compareUncertainty, deadlineFor, planFrame, type PlanTrack } from './budget';
 
 // Stage 1–4, fusion.

@@ -2,22 +2,20 @@
 //
 // How it is shared: the budget covers the whole frame. The detector runs first (its cost is measured, not
 // estimated); the engine gets what is left. That remainder is handed out one engine step at a time
-// (step = the next stage 1–4 of one person, or the fusion once all four are done), always to the person
+// (step = the next stage of one person, or the fusion once all its exits are done), always to the person
 // whose answer is least certain: no answer yet before any answer, then the shallowest stage, then the
 // answer closest to the unknown threshold, then the person seen first. A person keeps the features of
 // the deepest stage reached and resumes from them in a later frame, so steps never repeat and, frame after
-// frame, a small budget still carries someone who stays in view to stage 4 and the fusion. A step is only
+// frame, a small budget still carries someone who stays in view to the last stage and the fusion. A step is only
 // given when its calibrated cost (plus, for a person's first step in the frame, the crop and matching
 // overhead) fits in what is left; a step that does not fit for one person may still fit for another
 // (the fusion is cheap). Only when nothing fits at all does a person with no answer yet get stage 1 anyway.
 // People whose answer is complete (fused) only get steps after everyone else: a refresh on a newer crop,
 // finishing a refresh already started before beginning another.
 
-import { STEP_COUNT } from '../engine/stages';
-
 export interface PlanTrack {
   id: number;
-  /** Steps already done on this person's current crop: 0 = none … STEP_COUNT = fused. */
+  /** Steps already done on this person's current crop: 0 = none … stepMs.length = fused. */
   stepsDone: number;
   /** Certainty of the current answer (see Decision.margin); null when there is no answer yet. */
   margin: number | null;
@@ -52,7 +50,7 @@ export function planFrame(input: PlanInput): Allotment[] {
   const state = input.tracks.map((t) => ({ track: t, done: t.stepsDone, allot: { id: t.id, steps: 0, ms: 0 }, blocked: false }));
   const order: Allotment[] = [];
   for (;;) {
-    const open = state.filter((s) => !s.blocked && s.done < STEP_COUNT);
+    const open = state.filter((s) => !s.blocked && s.done < input.stepMs.length);
     if (open.length === 0) break;
     open.sort((a, b) => compareUncertainty({ ...a.track, stepsDone: a.done }, { ...b.track, stepsDone: b.done }));
     const next = open[0];

@@ -12,7 +12,6 @@ import type { PersonDetector } from './detector';
 import { centre } from './geometry';
 import { detectorAvailable, loadTestDetector, NO_DETECTOR } from './node/testDetector';
 import { WebcamPipeline, type FrameReport, type GalleryView } from './pipeline';
-import { FALLBACK_THRESHOLDS } from './threshold';
 
 const market = marketMissing();
 const why = !modelAvailable ? NO_MODEL : !detectorAvailable ? NO_DETECTOR : market ? `SKIPPED: ${market}` : null;
@@ -22,7 +21,7 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
   let detector: PersonDetector;
   let calibration: Calibration;
   const clip = why === null ? buildClip(TWO_PEOPLE) : null;
-  const thresholds = () => ({ perStage: model.meta.unknownThresholds ?? FALLBACK_THRESHOLDS, source: 'default' as const, positives: 0, negatives: 0 });
+  const thresholds = () => ({ perStage: model.meta.unknownThresholds ?? {}, source: 'default' as const, positives: 0, negatives: 0 });
 
   beforeAll(async () => {
     await useBackend('wasm');
@@ -37,7 +36,7 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
   });
 
   function gallerySource() {
-    const index = new GalleryIndex();
+    const index = new GalleryIndex({ stages: model.layout.keys });
     const identities = new Map<string, string>();
     const state = { version: 0 };
     const view = (): GalleryView => ({ version: state.version, size: index.size, search: (s, e, k) => index.search(s, e, k), identityOf: (id) => identities.get(id) });

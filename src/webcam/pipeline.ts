@@ -37,6 +37,9 @@ export interface PersonView {
   box: Box;
   /** Deepest stage reached on this person so far (null: none yet). */
   stage: StageId | null;
+  /** Steps that stage took (0 … stepCount) and the steps of a full pass (the model's exits, then the fusion). */
+  stepsReached: number;
+  stepCount: number;
   decision: Decision | null;
   /** The gallery entry the decision's distance is to (null before a match, or with an empty gallery). */
   nearestEntryId: string | null;
@@ -265,7 +268,17 @@ export class WebcamPipeline {
     const r = this.reid.get(t.id)!;
     // Recomputed every frame (cheap) so that moving the threshold slider acts at once.
     r.decision = r.stage === null ? null : decide(r.nearest, settings.thresholds, r.stage, settings.thresholdScale);
-    return { track: t.id, box: t.box, stage: r.stage, decision: r.decision, nearestEntryId: r.nearest?.entryId ?? null, stepsThisFrame };
+    const { layout } = this.deps.model;
+    return {
+      track: t.id,
+      box: t.box,
+      stage: r.stage,
+      stepsReached: layout.stageDepth(r.stage),
+      stepCount: layout.stepCount,
+      decision: r.decision,
+      nearestEntryId: r.nearest?.entryId ?? null,
+      stepsThisFrame,
+    };
   }
 
   /** Keeps a crop of each track being captured, every `every` frames (cheap: one cropAndResize). */

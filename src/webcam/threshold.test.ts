@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { l2Normalise } from '../engine/vectors';
-import { balancedThreshold, calibrateThresholds, decide, FALLBACK_THRESHOLDS, type LabelledEmbeddings, type UnknownThresholds } from './threshold';
+import { StageLayout } from '../engine/stages';
+import { balancedThreshold, calibrateThresholds, decide, FALLBACK_THRESHOLD, type LabelledEmbeddings, type UnknownThresholds } from './threshold';
+
+const LAYOUT = new StageLayout(4);
 
 const FIXED: UnknownThresholds = { perStage: { '1': 1.2, '2': 1.1, '3': 1.0, '4': 0.9, fused: 0.8 }, source: 'gallery', positives: 1, negatives: 1 };
 
@@ -18,6 +21,8 @@ describe('decide', () => {
 
   it('is unknown with an empty gallery', () => {
     expect(decide(undefined, FIXED, 2, 1)).toMatchObject({ identity: null, distance: null });
+    // A stage the thresholds do not name (no model loaded yet): the neutral fallback.
+    expect(decide({ identity: 'ann', distance: 0.85 }, { ...FIXED, perStage: {} }, 2, 1)).toMatchObject({ identity: 'ann', threshold: FALLBACK_THRESHOLD });
   });
 
   it('measures certainty as the relative distance from the threshold', () => {
@@ -60,7 +65,7 @@ function entry(identity: string, axis: number, jitter: number, kind: LabelledEmb
 
 describe('calibrateThresholds', () => {
   it('calibrates each stage on the gallery’s own pairs', () => {
-    const t = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0), entry('b', 10, 0.2), entry('c', 20, 0.1)]);
+    const t = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0), entry('b', 10, 0.2), entry('c', 20, 0.1)], LAYOUT);
     expect(t.source).toBe('gallery');
     expect(t.positives).toBe(2);
     expect(t.negatives).toBe(8);
@@ -73,10 +78,10 @@ describe('calibrateThresholds', () => {
 
   it("uses the model's thresholds (else the fallback) until the gallery has both a repeated identity and two identities", () => {
     const model = { '1': 0.9, '2': 0.8, '3': 0.7, '4': 0.75, fused: 0.72 };
-    expect(calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3)], model)).toMatchObject({ source: 'default', perStage: model });
-    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)], model)).toMatchObject({ source: 'default', perStage: model });
-    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)])).toMatchObject({ source: 'default', perStage: FALLBACK_THRESHOLDS });
-    const calibrated = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0)], model);
+    expect(calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3)], LAYOUT, model)).toMatchObject({ source: 'default', perStage: model });
+    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)], LAYOUT, model)).toMatchObject({ source: 'default', perStage: model });
+    expect(calibrateThresholds([entry('a', 0, 0), entry('b', 10, 0)], LAYOUT)).toMatchObject({ source: 'default', perStage: {} });
+    const calibrated = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0)], LAYOUT, model);
     expect(calibrated.source).toBe('gallery');
     expect(calibrated.perStage).not.toEqual(model);
   });
@@ -87,15 +92,19 @@ describe('calibrateThresholds', () => {
     // tight "same" pairs and drag every threshold down to their spread.
     const junk = Array.from({ length: 500 }, (_, i) => entry('-1', 40, 0.001 * i, 'junk', 1 + (i % 6)));
     const distractors = Array.from({ length: 20 }, (_, i) => entry('0000', 60, 0.001 * i, 'distractor', 1 + (i % 6)));
-    const alone = calibrateThresholds(people);
-    const mixed = calibrateThresholds([...junk, ...people, ...distractors]);
+    const alone = calibrateThresholds(people, LAYOUT);
+    const mixed = calibrateThresholds([...junk, ...people, ...distractors], LAYOUT);
     expect(mixed.source).toBe('gallery');
     expect(mixed.positives).toBe(alone.positives);
     // Each distractor is a negative for each of the 5 persons, never for another distractor.
     expect(mixed.negatives).toBe(alone.negatives + 5 * 20);
     for (const v of Object.values(mixed.perStage)) expect(v).toBeGreaterThan(0.3);
 
-    const sameCamera = calibrateThresholds([entry('a', 0, 0, 'person', 1), entry('a', 0, 0.3, 'person', 1), entry('b', 10, 0, 'person', 2)]);
+    const threeExits = calibrateThresholds([entry('a', 0, 0), entry('a', 0, 0.3), entry('b', 10, 0)], new StageLayout(3));
+    expect(Object.keys(threeExits.perStage).sort()).toEqual(['1', '2', '3', 'fused']);
+    expect(calibrateThresholds(people, null)).toMatchObject({ source: 'default', perStage: {} });
+
+    const sameCamera = calibrateThresholds([entry('a', 0, 0, 'person', 1), entry('a', 0, 0.3, 'person', 1), entry('b', 10, 0, 'person', 2)], LAYOUT);
     expect(sameCamera).toMatchObject({ source: 'default', positives: 0 });
   });
 });

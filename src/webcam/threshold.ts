@@ -5,11 +5,13 @@
 // the same person seen by the same camera is no re-identification).
 
 import { THRESHOLDS } from '../config';
-import { perStage, STAGE_IDS, stageKey, type StageId, type StageKey } from '../engine/stages';
+import { stageKey, type StageId, type StageKey, type StageLayout } from '../engine/stages';
 import { euclideanDistance } from '../engine/vectors';
 import { pairKind, type ReidLabel } from '../protocol';
 
-export type StageThresholds = Record<StageKey, number>;
+/** Per stage of the model; a stage without one (no model yet, or a model that states none) uses
+ * FALLBACK_THRESHOLD. */
+export type StageThresholds = Partial<Record<StageKey, number>>;
 
 export interface UnknownThresholds {
   perStage: StageThresholds;
@@ -23,11 +25,11 @@ export interface UnknownThresholds {
 /**
  * Used until the gallery holds both a repeated identity and two identities. The model states its own
  * (`unknownThresholds` in its metadata: the balanced-error threshold, balancedThreshold below, of each
- * stage on cross-camera Market-1501 query pairs, written by training/dare/evaluate.py); these are the
+ * stage on cross-camera Market-1501 query pairs, written by training/dare/evaluate.py); this is the
  * last resort for a model that does not: distances between L2-normalised embeddings lie in [0, 2], and
  * 1 (about 60° apart) is a neutral middle.
  */
-export const FALLBACK_THRESHOLDS: StageThresholds = perStage(() => THRESHOLDS.fallback);
+export const FALLBACK_THRESHOLD = THRESHOLDS.fallback;
 
 export interface LabelledEmbeddings extends ReidLabel {
   embeddings: Partial<Record<StageKey, Float32Array>>;
@@ -35,8 +37,9 @@ export interface LabelledEmbeddings extends ReidLabel {
 
 const MAX_ENTRIES = THRESHOLDS.maxCalibrationEntries;
 
-/** `defaults`: the model's own thresholds, used until the gallery can calibrate. */
-export function calibrateThresholds(entries: readonly LabelledEmbeddings[], defaults: StageThresholds = FALLBACK_THRESHOLDS): UnknownThresholds {
+/** Thresholds for each stage of `layout` (the loaded model's; null before one is loaded). `defaults`: the
+ * model's own thresholds, used until the gallery can calibrate. */
+export function calibrateThresholds(entries: readonly LabelledEmbeddings[], layout: StageLayout | null, defaults: StageThresholds = {}): UnknownThresholds {
   // Junk pairs with nothing: left out before sampling, so that it takes no place of an image that counts.
   const sample = evenSample(
     entries.filter((e) => e.kind !== 'junk'),
@@ -45,8 +48,8 @@ export function calibrateThresholds(entries: readonly LabelledEmbeddings[], defa
   const perStage = { ...defaults };
   let positives = 0;
   let negatives = 0;
-  for (const stage of STAGE_IDS) {
-    const key = stageKey(stage);
+  if (!layout) return { perStage, source: 'default', positives: 0, negatives: 0 };
+  for (const key of layout.keys) {
     const pos: number[] = [];
     const neg: number[] = [];
     for (let i = 0; i < sample.length; i++) {
@@ -112,7 +115,7 @@ export interface Decision {
 
 /** `scale` is the user's adjustment: 1 = as calibrated, above 1 accepts more, below 1 fewer. */
 export function thresholdFor(thresholds: UnknownThresholds, stage: StageId, scale: number): number {
-  return thresholds.perStage[stageKey(stage)] * scale;
+  return (thresholds.perStage[stageKey(stage)] ?? FALLBACK_THRESHOLD) * scale;
 }
 
 export function decide(

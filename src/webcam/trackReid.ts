@@ -7,7 +7,7 @@ import type { DareModel, PixelSource } from '../engine';
 // StagedPass is the engine's resumable step-by-step pass; the anytime runner only runs a pass to a
 // deadline in one go, while a track needs to continue its pass in a later frame.
 import { finishEmbeddings, StagedPass } from '../engine/staged';
-import { stageDepth, STEP_COUNT, type StageId } from '../engine/stages';
+import type { StageId, StageLayout } from '../engine/stages';
 import type { Decision } from './threshold';
 
 export interface Nearest {
@@ -28,12 +28,18 @@ export class TrackReid {
   /** Frame whose crop the answer (or, before the first answer, the pass) comes from. */
   cropFrame = 0;
   private passStartFrame = 0;
+  /** The layout of the model the passes run (known from the first begin()). */
+  private layout: StageLayout | null = null;
 
   constructor(readonly id: number) {}
 
+  private depth(stage: StageId | null): number {
+    return this.layout?.stageDepth(stage) ?? 0;
+  }
+
   /** Steps done on the pass in progress (or on the answer's pass when none is in progress). */
   get stepsDone(): number {
-    return this.pass ? this.pass.done : stageDepth(this.stage);
+    return this.pass ? this.pass.done : this.depth(this.stage);
   }
 
   get passActive(): boolean {
@@ -53,6 +59,7 @@ export class TrackReid {
    * after the first step) taken in frame `frame`. */
   begin(model: DareModel, crop: PixelSource, frame: number): void {
     this.pass?.dispose();
+    this.layout = model.layout;
     this.pass = new StagedPass(model, [crop], false);
     this.passStartFrame = frame;
     if (!this.complete) this.cropFrame = frame;
@@ -63,13 +70,13 @@ export class TrackReid {
     if (!this.pass) throw new Error(`track ${this.id}: no crop to embed`);
     const { stage, values, ms } = await this.pass.step();
     const [embedding] = finishEmbeddings(values, this.pass.rows, false);
-    const answered = stageDepth(stage) >= stageDepth(this.stage);
+    const answered = this.depth(stage) >= this.depth(this.stage);
     if (answered) {
       this.stage = stage;
       this.embedding = embedding;
       this.cropFrame = this.passStartFrame;
     }
-    if (this.pass.done >= STEP_COUNT) this.dispose();
+    if (this.layout && this.pass.done >= this.layout.stepCount) this.dispose();
     return { ms, answered };
   }
 

@@ -1,7 +1,6 @@
 // Test data for gallery tests: entries with random unit embeddings and a real JPEG thumbnail.
 import { personJpeg } from '../../../e2e/fixtures/makeImages';
-import type { StageKey } from '../../engine/types';
-import { STAGE_KEYS } from '../entryCheck';
+import { StageLayout, type StageKey } from '../../engine/stages';
 import type { GalleryEntry } from '../types';
 
 /** A seeded generator (mulberry32), so failures reproduce. */
@@ -22,10 +21,13 @@ export function unitVector(dim: number, random: () => number): Float32Array {
   return v.map((x) => x / norm);
 }
 
-export function makeEntry(i: number, opts: { dim?: number; modelId?: string; seed?: number } = {}): GalleryEntry {
-  const { dim = 128, modelId = '/models/dare-mnv2/model.json#abc123', seed = i + 1 } = opts;
+/** The stage layout of the test entries unless a test asks for another: a four-exit model's. */
+export const TEST_LAYOUT = new StageLayout(4);
+
+export function makeEntry(i: number, opts: { dim?: number; modelId?: string; seed?: number; layout?: StageLayout } = {}): GalleryEntry {
+  const { dim = 128, modelId = '/models/dare-mnv2/model.json#abc123', seed = i + 1, layout = TEST_LAYOUT } = opts;
   const random = rng(seed);
-  const embeddings = Object.fromEntries(STAGE_KEYS.map((k) => [k, unitVector(dim, random)])) as Record<StageKey, Float32Array>;
+  const embeddings = Object.fromEntries(layout.keys.map((k) => [k, unitVector(dim, random)])) as Record<StageKey, Float32Array>;
   const jpeg = personJpeg({ shirt: [Math.floor(random() * 255), 40, 40] }).bytes;
   return {
     id: `e${i}`,

@@ -1,22 +1,23 @@
 // Stream mode: replay the gallery as a budgeted query stream. The user picks the routing policy and the
 // average budget; the panel shows the running average cost, the exit histogram, the stage that answered
 // each query, and the accuracy–budget curves of this gallery.
+import type { StageKey } from '../../engine';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../../engine/stream';
 import { useEngine } from '../../store/engine';
 import { useGallery } from '../../store/gallery';
 import { MAX_STREAM_QUERIES, streamCosts, useStream } from '../../store/stream';
-import { STREAM_EXITS } from '../../store/streamReplay';
 import { CurveChart } from './CurveChart';
 
 const POLICY_COLOURS: Record<RoutingPolicy, string> = { random: '#888', distance: '#1f77b4', margin: '#d62728' };
-const exitLabel = (i: number) => (STREAM_EXITS[i] === 'fused' ? 'full (fused)' : `stage ${STREAM_EXITS[i]}`);
+const exitLabel = (exit: StageKey) => (exit === 'fused' ? 'full (fused)' : `stage ${exit}`);
 
 export function StreamPanel() {
   useEngine((s) => s.costs); // re-render when the calibration changes
   const entryCount = useGallery((s) => s.entries.length);
   const { policy, budgetMs, status, progress, run, setPolicy, setBudget, replay } = useStream();
-  const costs = streamCosts();
-  const budget = costs ? Math.min(Math.max(budgetMs ?? (costs[0] + costs[3]) / 2, costs[0]), costs[3]) : 0;
+  const costs = streamCosts()?.costs ?? null;
+  const full = costs ? costs[costs.length - 1] : 0;
+  const budget = costs ? Math.min(Math.max(budgetMs ?? (costs[0] + full) / 2, costs[0]), full) : 0;
 
   return (
     <section className="panel stream" aria-labelledby="stream-title" data-testid="stream-panel">
@@ -47,8 +48,8 @@ export function StreamPanel() {
               type="range"
               data-testid="stream-budget-slider"
               min={costs[0]}
-              max={costs[3]}
-              step={(costs[3] - costs[0]) / 100}
+              max={full}
+              step={(full - costs[0]) / 100}
               value={budget}
               onChange={(e) => setBudget(Number(e.target.value))}
             />
@@ -79,8 +80,8 @@ function StreamResults() {
         <caption>Queries answered at each exit</caption>
         <tbody>
           {run.exits.map((n, i) => (
-            <tr key={STREAM_EXITS[i]} data-exit={STREAM_EXITS[i]}>
-              <th scope="row">{exitLabel(i)}</th>
+            <tr key={run.exitStages[i]} data-exit={run.exitStages[i]}>
+              <th scope="row">{exitLabel(run.exitStages[i])}</th>
               <td>{run.costs[i].toFixed(2)} ms</td>
               <td>
                 <span className="bar" style={{ display: 'inline-block', width: `${(100 * n) / max}px`, height: '0.8em', background: '#1f77b4' }} />{' '}
@@ -106,8 +107,8 @@ function StreamResults() {
         <summary>Per query: the stage that answered</summary>
         <ol className="stream-queries" data-testid="stream-queries">
           {run.queries.map((q) => (
-            <li key={q.entry.id} data-exit={STREAM_EXITS[q.exit - 1]} data-correct={q.correct}>
-              {q.entry.fileName} ({q.entry.identity}): {exitLabel(q.exit - 1)}, {q.correct ? 'right' : 'wrong'} identity
+            <li key={q.entry.id} data-exit={run.exitStages[q.exit - 1]} data-correct={q.correct}>
+              {q.entry.fileName} ({q.entry.identity}): {exitLabel(run.exitStages[q.exit - 1])}, {q.correct ? 'right' : 'wrong'} identity
             </li>
           ))}
         </ol>

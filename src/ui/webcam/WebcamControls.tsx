@@ -2,6 +2,7 @@ import type { RefObject } from 'react';
 import { useEngine } from '../../store/engine';
 import { WEBCAM } from '../../config';
 import { useWebcamStore } from '../../store/webcam';
+import { thresholdFor } from '../../webcam/threshold';
 
 export function WebcamControls({ videoRef }: { videoRef: RefObject<HTMLVideoElement | null> }) {
   const status = useWebcamStore((s) => s.status);
@@ -63,7 +64,7 @@ export function WebcamControls({ videoRef }: { videoRef: RefObject<HTMLVideoElem
           onChange={(e) => setThresholdScale(Number(e.target.value))}
         />{' '}
         <output>
-          ×{thresholdScale.toFixed(2)} (fused {(thresholds.perStage.fused * thresholdScale).toFixed(2)}, {thresholds.source === 'gallery' ? 'calibrated' : 'default'})
+          ×{thresholdScale.toFixed(2)} (fused {thresholdFor(thresholds, 'fused', thresholdScale).toFixed(2)}, {thresholds.source === 'gallery' ? 'calibrated' : 'default'})
         </output>
       </label>
     </div>

@@ -1,4 +1,3 @@
-import { STAGE_IDS } from '../../engine/types';
 import { useWebcamStore } from '../../store/webcam';
 import { identityLabel, stageText } from './labels';
 
@@ -18,13 +17,12 @@ export function WebcamTracks() {
       </thead>
       <tbody>
         {people.map((p) => {
-          const reached = p.stage === null ? 0 : STAGE_IDS.indexOf(p.stage) + 1;
           return (
             <tr key={p.track}>
               <td>#{p.track}</td>
               <td>{identityLabel(p)}</td>
               <td>
-                <meter min={0} max={STAGE_IDS.length} value={reached} title={`${reached} of ${STAGE_IDS.length} steps`} /> {stageText(p.stage)}
+                <meter min={0} max={p.stepCount} value={p.stepsReached} title={`${p.stepsReached} of ${p.stepCount} steps`} /> {stageText(p.stage)}
                 {p.stepsThisFrame > 0 && ` (+${p.stepsThisFrame} this frame)`}
               </td>
               <td>{p.decision?.distance != null ? `${p.decision.distance.toFixed(3)} / ${p.decision.threshold.toFixed(3)}` : '–'}</td>
