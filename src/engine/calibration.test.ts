@@ -29,6 +29,11 @@ describe('stageForBudget / budgetForStage', () => {
   ])('a budget of %s ms reaches stage %s', (budget, stage) => {
     expect(stageForBudget(c, budget)).toBe(stage);
   });
+  it('reads the number of exits from the costs (a three-exit model: four steps)', () => {
+    const three = costs([4, 2, 3, 1]);
+    expect([5, 6, 9, 10].map((budget) => stageForBudget(three, budget))).toEqual([1, 2, 3, 'fused']);
+    expect(budgetForStage(three, 'fused')).toBe(10);
+  });
   it('sums the steps up to a stage', () => {
     expect([1, 2, 3, 4, 'fused'].map((s) => budgetForStage(c, s as 1))).toEqual([4, 6, 9, 14, 15]);
   });

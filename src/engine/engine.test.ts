@@ -3,14 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { Calibration, memoryCostStorage } from './calibration';
 import { createEngine, type EngineProgress } from './engine';
 import { fileFetch, modelJsonUrl } from './node/fileFetch';
-import { MODEL_DIR, modelAvailable, noiseImage, WASM_DIR, withModel } from './node/testModel';
+import { NO_MODEL, noiseImage, TEST_MODELS, WASM_DIR } from './node/testModel';
 
-describe.skipIf(!modelAvailable)(withModel('createEngine'), () => {
+if (TEST_MODELS.length === 0) describe.skip(`createEngine — ${NO_MODEL}`, () => undefined);
+
+describe.each(TEST_MODELS)('createEngine with $name', ({ dir }) => {
   it('starts backend, model, warm-up and calibration in order, then embeds and frees its tensors', async () => {
     const storage = memoryCostStorage();
     const phases: EngineProgress[] = [];
     const engine = await createEngine({
-      modelUrl: modelJsonUrl(MODEL_DIR),
+      modelUrl: modelJsonUrl(dir),
       fetch: fileFetch,
       wasmPaths: WASM_DIR,
       force: 'wasm',
@@ -23,8 +25,10 @@ describe.skipIf(!modelAvailable)(withModel('createEngine'), () => {
     expect(phases.filter((p) => p.phase === 'download').at(-1)?.fraction).toBe(1);
     expect(await storage.get(Calibration.storageKey('wasm', engine.model.modelId))).toEqual(engine.costs());
 
+    expect(engine.costs().ms).toHaveLength(engine.model.layout.stepCount);
     const r = await engine.runner.embed(noiseImage(64, 128, 2), { deadlineMs: Infinity });
     expect(r.stage).toBe('fused');
+    expect(r.stageMs).toHaveLength(engine.model.layout.stepCount);
     const tensorsWithModel = tf.memory().numTensors;
     await engine.dispose();
     expect(tf.memory().numTensors).toBeLessThan(tensorsWithModel);

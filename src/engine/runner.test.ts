@@ -2,15 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Calibration, memoryCostStorage } from './calibration';
 import type { DareModel } from './model';
-import { loadModel, MODEL_INPUT, modelAvailable, noiseImage, useBackend, withModel } from './node/testModel';
+import { loadModel, NO_MODEL, noiseImage, TEST_MODELS, useBackend } from './node/testModel';
 import type { RgbaPixels } from './pixels';
 import { AnytimeRunner } from './runner';
 import { stageKey, type StageCosts, type StageKey } from './types';
 import { prepareBatch, runMonolithic } from './staged';
 import { l2Normalise } from './vectors';
 import { warmUp } from './warmup';
-
-const { width: W, height: H } = MODEL_INPUT;
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
@@ -60,7 +58,9 @@ function expectSameEmbeddings(a: Partial<Record<StageKey, Float32Array>>, b: Par
   for (const k of Object.keys(b) as StageKey[]) expect(dot(a[k]!, b[k]!), `stage ${k}`).toBeGreaterThan(minCos);
 }
 
-describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on wasm'), () => {
+if (TEST_MODELS.length === 0) describe.skip(`AnytimeRunner with the real model — ${NO_MODEL}`, () => undefined);
+
+describe.each(TEST_MODELS)('AnytimeRunner with the real model $name on wasm', ({ dir, input: { width: W, height: H } }) => {
   let model: DareModel;
   let runner: AnytimeRunner;
   const image = personLikeImage(W, H, 1);
@@ -74,7 +74,7 @@ describe.skipIf(!modelAvailable)(withModel('AnytimeRunner with the real model on
 
   beforeAll(async () => {
     await useBackend('wasm');
-    model = await loadModel();
+    model = await loadModel(dir);
     expect(model.meta.input).toMatchObject({ height: H, width: W }); // the images below are made at this size
     await warmUp(model);
     runner = new AnytimeRunner(model, await Calibration.open(model, 'wasm', memoryCostStorage(), { warmupRuns: 1, runs: 5 }));

@@ -32,7 +32,9 @@ export interface StageOutput {
 export function runStage(model: DareModel, index: number, input: tf.Tensor): StageOutput {
   const stage = model.meta.stages[index];
   const outputs = stage.features ? [stage.features, stage.embedding] : [stage.embedding];
-  const out = model.graph.execute({ [stage.feed]: input }, outputs) as tf.Tensor[];
+  // execute() answers one Tensor, not a list, when one output is asked for.
+  const result = model.graph.execute({ [stage.feed]: input }, outputs);
+  const out = Array.isArray(result) ? result : [result];
   return stage.features ? { features: out[0], embedding: out[1] as tf.Tensor2D } : { features: null, embedding: out[0] as tf.Tensor2D };
 }
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REFERENCE_MODEL } from '../../shippedModel';
+import { FORMAT2_MODEL, REFERENCE_MODEL } from '../../shippedModel';
 import { initBackend } from '../backend';
 import { loadDareModel, type DareModel } from '../model';
 import type { RgbaPixels } from '../pixels';
@@ -19,6 +19,25 @@ export const MODEL_INPUT: { height: number; width: number } = modelAvailable
   ? (JSON.parse(readFileSync(join(MODEL_DIR, 'model.json'), 'utf8')) as { userDefinedMetadata: { dare: { input: { height: number; width: number } } } }).userDefinedMetadata.dare.input
   : { height: 128, width: 64 };
 export const NO_MODEL = `SKIPPED: models/${REFERENCE_MODEL}/model.json is absent (export one with training/dare/export_tfjs.py)`;
+
+export interface TestModel {
+  name: string;
+  dir: string;
+  /** Its declared input size (test images are made at it). */
+  input: { height: number; width: number };
+}
+
+function testModel(name: string): TestModel | null {
+  const dir = join(ROOT, 'models', name);
+  const file = join(dir, 'model.json');
+  if (!existsSync(file)) return null;
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata: { dare: { input: { height: number; width: number } } } };
+  return { name, dir, input: json.userDefinedMetadata.dare.input };
+}
+
+/** The models the engine's tests run on, those present of: the reference model (contract format 1, a chain
+ * of exits) and the format-2 model (exits computed from the input at their own sizes). */
+export const TEST_MODELS: readonly TestModel[] = [REFERENCE_MODEL, FORMAT2_MODEL].map(testModel).filter((m): m is TestModel => m !== null);
 
 /** Title for a describe block that needs the model: says why it is skipped when it is. */
 export const withModel = (title: string): string => (modelAvailable ? title : `${title} — ${NO_MODEL}`);
