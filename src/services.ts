@@ -9,6 +9,8 @@ import { HubService } from './app/hubService';
 import { openHubStorage } from './app/hubStorage';
 import type { Notify } from './app/notify';
 import { QueryService } from './app/queryService';
+import { StreamService } from './app/streamService';
+import { yieldToUi } from './app/yieldToUi';
 import { createEngine, createReranker, type BackendMemory, type CostStorage } from './engine';
 import { openGalleryStore } from './gallery';
 import { SHIPPED_MODEL } from './shippedModel';
@@ -72,6 +74,8 @@ export const queryService = new QueryService({
     return (rerankerInstance ??= createReranker());
   },
 });
+
+export const streamService = new StreamService({ host: engineHost, gallery: gallerySession, notify, yieldToUi });
 
 // Calibrated costs learned from real runs are written when the page is hidden (it may never come back).
 document.addEventListener('visibilitychange', () => {

@@ -3,19 +3,17 @@
 // each query, and the accuracy–budget curves of this gallery.
 import type { StageKey } from '../../engine';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../../engine/stream';
-import { useEngine } from '../../store/engine';
 import { useGallery } from '../../store/gallery';
-import { MAX_STREAM_QUERIES, streamCosts, useStream } from '../../store/stream';
+import { MAX_STREAM_QUERIES, useStream } from '../../store/stream';
 import { CurveChart } from './CurveChart';
 
 const POLICY_COLOURS: Record<RoutingPolicy, string> = { random: '#888', distance: '#1f77b4', margin: '#d62728' };
 const exitLabel = (exit: StageKey) => (exit === 'fused' ? 'full (fused)' : `stage ${exit}`);
 
 export function StreamPanel() {
-  useEngine((s) => s.costs); // re-render when the calibration changes
   const entryCount = useGallery((s) => s.entries.length);
-  const { policy, budgetMs, status, progress, run, setPolicy, setBudget, replay } = useStream();
-  const costs = streamCosts()?.costs ?? null;
+  const { policy, budgetMs, status, progress, run, exitCosts, setPolicy, setBudget, replay } = useStream();
+  const costs = exitCosts?.costs ?? null;
   const full = costs ? costs[costs.length - 1] : 0;
   const budget = costs ? Math.min(Math.max(budgetMs ?? (costs[0] + full) / 2, costs[0]), full) : 0;
 

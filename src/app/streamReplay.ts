@@ -2,8 +2,8 @@
 // query against all the others (leave-one-out), stage by stage, and a StreamRouter decides where each one
 // stops. The gallery's stored embeddings are enough, no model run: each query is one search of the
 // gallery's index on the backend (src/engine/matcher.ts). Which pairs count is the re-ID protocol's rule
-// (src/protocol), and the stream pass and budget points are the ones bench/curves uses. The store
-// (stream.ts) calls it.
+// (src/protocol), and the stream pass and budget points are the ones bench/curves uses. The stream
+// service (streamService.ts) calls it.
 import { exitSignal, ROUTING_POLICIES, type ExitSignal, type RoutingPolicy } from '../engine/stream';
 import type { Match, StageKey } from '../engine/types';
 import { budgetPoints, isQuery, pairKind, routeStream, type ReidLabel } from '../protocol';
@@ -14,7 +14,7 @@ export interface ReplayEntry extends ReidLabel {
   embeddings: Record<StageKey, Float32Array>;
 }
 
-/** Ranked matches of the gallery for each query embedding given (the store's searchGallery). */
+/** Ranked matches of the gallery for each query embedding given (GallerySession.search). */
 export type GallerySearch = (queries: Partial<Record<StageKey, Float32Array>>, k: number) => Promise<Partial<Record<StageKey, Match[]>>>;
 
 export interface ExitOutcome {
