@@ -68,6 +68,8 @@ export function exitCostsOf(costs: StageCosts | null): ExitCosts | null {
 
 export class StreamService extends Observable<StreamServiceState> {
   private readonly pause: () => Promise<void>;
+  /** The replay in progress: a backend switch waits for it, since it searches the index on that backend. */
+  private running: Promise<void> | null = null;
 
   constructor(private readonly deps: StreamServiceDeps) {
     super({ policy: 'margin', budgetMs: null, status: 'idle', progress: 0, run: null, exitCosts: exitCostsOf(deps.host.state.costs) });
@@ -76,6 +78,7 @@ export class StreamService extends Observable<StreamServiceState> {
     deps.host.subscribe((s, prev) => {
       if (s.costs !== prev.costs) this.update({ exitCosts: exitCostsOf(s.costs) });
     });
+    deps.host.onChange({ detach: () => this.running ?? Promise.resolve(), attach: async () => undefined });
   }
 
   setPolicy(policy: RoutingPolicy): void {
@@ -88,9 +91,16 @@ export class StreamService extends Observable<StreamServiceState> {
 
   /** Replays the gallery as a stream (no-op before the calibration or while a replay runs); a failure is
    * reported and the previous run stays. */
-  async replay(): Promise<void> {
-    const stream = this.state.exitCosts;
-    if (!stream || this.state.status === 'running') return;
+  replay(): Promise<void> {
+    if (!this.state.exitCosts || this.state.status === 'running') return this.running ?? Promise.resolve();
+    const run = this.replayNow(this.state.exitCosts).finally(() => {
+      this.running = null;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async replayNow(stream: ExitCosts): Promise<void> {
     const { exits, costs } = stream;
     const entries: ReplayEntry[] = this.deps.gallery.state.entries.map((e) => ({ ...labelOf(e), id: e.id, fileName: e.fileName, embeddings: e.embeddings }));
     const gallery = new ReplayGallery(entries);

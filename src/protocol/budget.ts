@@ -1,5 +1,5 @@
 // The average budgets a budgeted-stream curve is drawn at, and one pass of a query stream through the
-// router: shared by the app's stream replay (src/store/streamReplay.ts) and bench/curves.
+// router: shared by the app's stream replay (src/app/streamReplay.ts) and bench/curves.
 import { seededPermutation, seededRandom, StreamRouter, type ExitSignal, type RoutingPolicy, type StreamStats } from '../engine/stream';
 
 /** `count` budgets evenly spaced strictly between the first and the last cumulative cost. */
