@@ -9,7 +9,7 @@ import type { ReidLabel } from '../../src/protocol/index';
 import { decodeImage, type MarketImage } from './market';
 import { scoreQuery, type QueryScore } from './metrics';
 
-/** One Float32Array row per image file: for DaRe the five embeddings (stages 1–4, fused) end to end, for
+/** One Float32Array row per image file: for DaRe every stage's embedding (the exits, then fused) end to end, for
  * a peer model its one embedding. */
 export class EmbeddingCache {
   private readonly rows = new Map<string, Float32Array>();

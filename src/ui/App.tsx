@@ -25,7 +25,7 @@ export function App() {
       <header className="app-header">
         <h1>Anytime Re-ID</h1>
         <p className="muted">
-          Person re-identification in your browser that always answers within your time budget (DaRe: each of the network’s four stages
+          Person re-identification in your browser that always answers within your time budget (DaRe: each of the network’s stages
           yields an embedding, so a query stops at the deepest stage the budget affords). Nothing leaves this device unless you join it to a hub of your own (the Hub tab).
         </p>
         <OfflineState />

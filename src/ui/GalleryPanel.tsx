@@ -49,7 +49,7 @@ function AddImages() {
       onDrop={(e) => void onDrop(e)}
     >
       <p>
-        Drop images or folders here, or choose them below. Each image is embedded at all four stages and fused.
+        Drop images or folders here, or choose them below. Each image is embedded at every stage of the model and fused.
         {!modelReady && ' (They will be embedded once the model is ready.)'}
       </p>
       <label className="field">

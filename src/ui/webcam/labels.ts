@@ -2,7 +2,7 @@ import type { StageId } from '../../engine/types';
 import type { PersonView } from '../../webcam/pipeline';
 import { stageLabel } from '../stageLabel';
 
-/** A stage as data-stage prints it: 1–4, fused, or none before the first answer. */
+/** A stage as data-stage prints it: its exit number, fused, or none before the first answer. */
 export function stageAttr(stage: StageId | null): string {
   return stage === null ? 'none' : String(stage);
 }
