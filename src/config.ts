@@ -110,6 +110,9 @@ export const HUB = {
   reconnectInitialMs: 500,
   reconnectMaxMs: 30_000,
   reconnectJitter: 0.3,
+  /** No message from the hub, not even its heartbeat (every HUB_HEARTBEAT_MS, 15 s), for this long: the
+   * socket is dropped as lost and the device reconnects. Over two heartbeats, so one late one is not a loss. */
+  heartbeatTimeoutMs: 40_000,
   /** Events in one push (the protocol allows HUB_LIMITS.eventsPerPush), and the size of one push message,
    * well under HUB_LIMITS.messageBytes (an add with its thumbnail is ~15 KB, at most ~90 KB). */
   pushEvents: 50,

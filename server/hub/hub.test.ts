@@ -17,8 +17,8 @@ let server: Server;
 let origin: string;
 const clients: HubTestClient[] = [];
 
-async function startHub() {
-  hub = createHub({ dir });
+async function startHub(heartbeatMs?: number) {
+  hub = createHub({ dir, heartbeatMs });
   server = createServer((req, res) => {
     if (!hub.handleRequest(req, res)) res.writeHead(200).end('app');
   });
@@ -273,5 +273,39 @@ describe('the database', () => {
     expect(before).toMatchObject({ head: 4, entries: 1, deleted: 1, sightings: 1 });
     const c = await connect();
     expect((await c.sync('device-c', 0)).events).toEqual(log);
+  });
+});
+
+describe('the heartbeat', () => {
+  it('heartbeats every socket, keeps those that answer its pings and drops one that answers nothing', async () => {
+    await stopHub();
+    await startHub(50);
+    const answering = await connect();
+    const vanished = await HubTestClient.connect(origin, hub.secret, { answerPings: false });
+    clients.push(vanished);
+    await answering.next('welcome');
+    await vanished.next('welcome');
+    await answering.next('heartbeat', 1000);
+    // Two heartbeats without a pong or a message: the hub terminates the socket (no close frame: 1006).
+    const t0 = Date.now();
+    while (vanished.closeCode === undefined && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 10));
+    expect(vanished.closeCode).toBe(1006);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answering.closeCode).toBeUndefined();
+    expect((await answering.sync('device-a', 0)).head).toBe(0); // still a working session
+  });
+
+  it('counts a message as a sign of life, pongs or not', async () => {
+    await stopHub();
+    await startHub(50);
+    const talking = await HubTestClient.connect(origin, hub.secret, { answerPings: false });
+    clients.push(talking);
+    await talking.next('welcome');
+    talking.send({ type: 'hello', device: 'device-t', since: 0 });
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      talking.send({ type: 'hello', device: 'device-t', since: 0 }); // refused (hello twice), but heard
+    }
+    expect(talking.closeCode).toBeUndefined();
   });
 });

@@ -24,7 +24,13 @@ export interface Hub {
   close(): void;
 }
 
-export function createHub({ dir }: { dir: string }): Hub {
+export interface HubOptions {
+  dir: string;
+  /** How often the hub heartbeats and pings every socket (default HUB_HEARTBEAT_MS; tests shorten it). */
+  heartbeatMs?: number;
+}
+
+export function createHub({ dir, heartbeatMs }: HubOptions): Hub {
   mkdirSync(dir, { recursive: true });
   const secret = loadOrCreateSecret(dir);
   const file = join(dir, 'hub.sqlite');
@@ -50,7 +56,7 @@ export function createHub({ dir }: { dir: string }): Hub {
     sync.broadcast(stored);
     return outcomes;
   };
-  const sync = createSyncServer({ secret, store, ingest });
+  const sync = createSyncServer({ secret, store, ingest, heartbeatMs });
   const handleRequest = createHttpHandler({ secret, store, index });
 
   return {

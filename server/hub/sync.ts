@@ -8,6 +8,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
   ClientMessageSchema,
   describeIssues,
+  HUB_HEARTBEAT_MS,
   HUB_LIMITS,
   HUB_SUBPROTOCOL,
   HUB_SYNC_PATH,
@@ -25,6 +26,8 @@ export interface SyncServerOptions {
   store: Pick<HubStore, 'hubId' | 'eventsSince' | 'status'>;
   /** Stores validated events durably (and publishes the stored ones through `broadcast`). */
   ingest(events: HubEvent[]): AppendOutcome[];
+  /** How often every socket gets a heartbeat and a ping (default HUB_HEARTBEAT_MS). */
+  heartbeatMs?: number;
 }
 
 export interface SyncServer {
@@ -42,15 +45,34 @@ interface Session {
   cursor: number;
   /** Caught up: new events are sent as they are stored. */
   live: boolean;
+  /** Heard from (a pong or a message) since the last heartbeat. */
+  alive: boolean;
 }
 
-export function createSyncServer({ secret, store, ingest }: SyncServerOptions): SyncServer {
+export function createSyncServer({ secret, store, ingest, heartbeatMs = HUB_HEARTBEAT_MS }: SyncServerOptions): SyncServer {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: HUB_LIMITS.messageBytes,
     handleProtocols: (protocols) => (protocols.has(HUB_SUBPROTOCOL) ? HUB_SUBPROTOCOL : false),
   });
   const sessions = new Set<Session>();
+
+  // A device that vanished without closing (asleep, off the network) keeps its socket open for minutes:
+  // one that answered neither the last ping nor sent anything is dropped. The heartbeat message is what
+  // lets the device tell the same of the hub (browsers answer pings but never show them).
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.alive) {
+        session.ws.terminate();
+        sessions.delete(session);
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+      void send(session.ws, { type: 'heartbeat' });
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
 
   const send = (ws: WebSocket, message: ServerMessage) =>
     new Promise<void>((resolve) => {
@@ -97,6 +119,7 @@ export function createSyncServer({ secret, store, ingest }: SyncServerOptions): 
   };
 
   const onMessage = (session: Session, data: RawData, isBinary: boolean) => {
+    session.alive = true;
     const fail = (message: string) => void send(session.ws, { type: 'error', message });
     if (isBinary) return fail('binary messages are not accepted: send JSON text');
     let json: unknown;
@@ -135,8 +158,9 @@ export function createSyncServer({ secret, store, ingest }: SyncServerOptions): 
       else if (!protocols.includes(HUB_SUBPROTOCOL)) reject(socket, '400 Bad Request', `the hub speaks ${HUB_SUBPROTOCOL}`);
       else
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const session: Session = { ws, cursor: 0, live: false };
+          const session: Session = { ws, cursor: 0, live: false, alive: true };
           sessions.add(session);
+          ws.on('pong', () => (session.alive = true));
           ws.on('message', (data, isBinary) => onMessage(session, data, isBinary));
           ws.on('close', () => sessions.delete(session));
           ws.on('error', () => sessions.delete(session));
@@ -154,6 +178,7 @@ export function createSyncServer({ secret, store, ingest }: SyncServerOptions): 
       }
     },
     close() {
+      clearInterval(heartbeat);
       for (const { ws } of sessions) ws.terminate();
       sessions.clear();
       wss.close();

@@ -23,9 +23,10 @@ export class HubTestClient {
     });
   }
 
-  /** Opens a socket; rejects with the HTTP status when the hub refuses the upgrade. */
-  static open(origin: string, protocols: string[]): Promise<HubTestClient> {
-    const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}${HUB_SYNC_PATH}`, protocols);
+  /** Opens a socket; rejects with the HTTP status when the hub refuses the upgrade. `answerPings: false`
+   * makes a client that has vanished without closing, as far as the hub can tell. */
+  static open(origin: string, protocols: string[], { answerPings = true } = {}): Promise<HubTestClient> {
+    const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}${HUB_SYNC_PATH}`, protocols, { autoPong: answerPings });
     const client = new HubTestClient(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
@@ -34,8 +35,8 @@ export class HubTestClient {
     });
   }
 
-  static connect(origin: string, secret: string): Promise<HubTestClient> {
-    return HubTestClient.open(origin, [HUB_SUBPROTOCOL, `${SECRET_SUBPROTOCOL_PREFIX}${secret}`]);
+  static connect(origin: string, secret: string, options?: { answerPings?: boolean }): Promise<HubTestClient> {
+    return HubTestClient.open(origin, [HUB_SUBPROTOCOL, `${SECRET_SUBPROTOCOL_PREFIX}${secret}`], options);
   }
 
   send(message: unknown): void {

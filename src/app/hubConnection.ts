@@ -14,6 +14,8 @@ export interface HubTransport {
   /** Where the hub is: the page's origin, or an absolute http(s) URL in Node. */
   baseUrl: string;
   random?: () => number;
+  /** Silence from the hub after which the socket counts as lost (default HUB.heartbeatTimeoutMs). */
+  heartbeatTimeoutMs?: number;
 }
 
 export type SocketStatus = { kind: 'connecting' } | { kind: 'open' } | { kind: 'offline'; problem: string; retrying: boolean };
@@ -34,6 +36,7 @@ export class HubConnection {
   private secret: string | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
   private queue: Promise<void> = Promise.resolve();
   /** Bumped on every connect and disconnect: events of an older socket are ignored. */
   private generation = 0;
@@ -60,6 +63,7 @@ export class HubConnection {
     this.secret = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopWatchdog();
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, 'leaving');
@@ -95,10 +99,12 @@ export class HubConnection {
       if (generation !== this.generation) return;
       opened = true;
       this.attempt = 0;
+      this.watch(generation, socket);
       this.handlers.status({ kind: 'open' });
     };
     socket.onmessage = (event: MessageEvent) => {
       if (generation !== this.generation) return;
+      this.watch(generation, socket);
       let message: ServerMessage;
       try {
         message = JSON.parse(String(event.data)) as ServerMessage;
@@ -112,8 +118,28 @@ export class HubConnection {
     socket.onclose = () => {
       if (generation !== this.generation) return;
       this.socket = null;
+      this.stopWatchdog();
       void this.lost(generation, opened);
     };
+  }
+
+  /** (Re)arms the silence timer of the open socket. When it fires, the socket is given up at once: its close
+   * handshake cannot finish with a peer that is gone, and the browser may take minutes to say so. */
+  private watch(generation: number, socket: WebSocket): void {
+    this.stopWatchdog();
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      if (generation !== this.generation) return;
+      const next = ++this.generation; // the old socket's late events are ignored from here on
+      this.socket = null;
+      socket.close(4001, 'heartbeat lost');
+      void this.lost(next, true);
+    }, this.transport.heartbeatTimeoutMs ?? HUB.heartbeatTimeoutMs);
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
   }
 
   /** After a socket was lost: says why, and dials again later unless the secret was refused. */

@@ -325,6 +325,8 @@ export class HubService extends Observable<HubState> {
         return this.enqueue(() => this.onAck(m.ids));
       case 'error':
         return this.enqueue(() => this.onError(m.message, m.eventId));
+      case 'heartbeat':
+        return; // the connection keeps the socket alive on it; nothing to sync
     }
   }
 

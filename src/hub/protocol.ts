@@ -20,6 +20,10 @@ export const HUB_SYNC_PATH = '/hub/sync';
 /** The join link carries the secret in the URL fragment (never sent to a server, nor logged): `#hub=<secret>`. */
 export const JOIN_FRAGMENT_KEY = 'hub';
 
+/** The hub sends a heartbeat this often on every socket (and pings it: a device that answers nothing for
+ * two of them is dropped); a device that hears nothing for HUB.heartbeatTimeoutMs takes the hub for gone. */
+export const HUB_HEARTBEAT_MS = 15_000;
+
 export const HUB_LIMITS = {
   /** A secret is 32 random bytes, hex. */
   secretHexChars: 64,
@@ -250,7 +254,12 @@ export interface ErrorMessage {
   message: string;
   eventId?: string;
 }
-export type ServerMessage = WelcomeMessage | EventsMessage | AckMessage | ErrorMessage;
+/** Sent every HUB_HEARTBEAT_MS: a socket whose peer vanished (a laptop asleep, a dropped network) can
+ * look open for minutes, and silence is how a device tells. */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+}
+export type ServerMessage = WelcomeMessage | EventsMessage | AckMessage | ErrorMessage | HeartbeatMessage;
 
 /** A readable reason for a zod failure: "events[0].entry.embeddings.1: is not base64". */
 export function describeIssues(error: z.ZodError): string {
