@@ -1,5 +1,6 @@
 // npm run bench:curves [-- --queries N] [--budgets 10] [--stream-runs 20] [--timing-images 40]
 //                      [--peer-queries 200] [--peer-gallery 3000] [--no-peers] [--model models/dare-osnet]
+//                      [--out bench/results]
 //
 // DaRe's accuracy–budget curves on Market-1501 (../shared/data/market1501, or $MARKET1501_ROOT), with the
 // shipped model run on the wasm backend through the app's engine:
@@ -8,7 +9,7 @@
 //  2. budgeted stream (Fig. 6): rank-1 against the average budget for the random, distance and margin
 //     routing policies (StreamRouter, MAC costs, queries in seeded shuffled orders);
 //  3. the peer ONNX models (../shared/peers) through onnxruntime-web next to our exits, on a common subset.
-// Writes bench/results/curves.json and bench/results/curves-*.svg. Embeddings are cached in
+// Writes curves.json and curves-*.svg to bench/results (or --out). Embeddings are cached in
 // .cache/curves/<weights hash>/, so a rerun with the same model export only redoes the scoring.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     'peer-gallery': { type: 'string', default: '3000' },
     'no-peers': { type: 'boolean', default: false },
     model: { type: 'string', default: MODEL_DIR },
+    out: { type: 'string', default: join(ROOT, 'bench/results') },
   },
 });
 
@@ -213,7 +215,7 @@ const results = {
   peerSubset,
   peers,
 };
-const out = join(ROOT, 'bench/results');
+const out = resolve(args.out);
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'curves.json'), JSON.stringify(results, null, 2) + '\n');
 const M = 1e6;
