@@ -164,6 +164,22 @@ def param_groups(model: torch.nn.Module, classifiers: IdentityClassifiers | None
     return [{"params": backbone, "lr_scale": cfg.backbone_lr}, {"params": rest, "lr_scale": 1.0}]
 
 
+def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> None:
+    """Loads a checkpoint's weights into `model` (float16 ones are cast back by load_state_dict); refuses
+    one of another architecture, whose weights would not mean the same."""
+    ckpt = torch.load(path, map_location="cpu")
+    theirs = ckpt["config"]
+    def same_form(key: str, value: object) -> object:
+        return [list(r) for r in value or []] if key == "resolutions" else value  # tuples or lists, none or []
+
+    for key in ("backbone", "resolutions", "height", "width", "bnneck"):
+        mine, other = same_form(key, getattr(cfg, key)), same_form(key, theirs.get(key))
+        if mine != other:
+            raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
+    model.load_state_dict(ckpt["model"])
+    print(f"initialised from {path} (iteration {ckpt.get('iteration', '?')} of its run)")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
@@ -191,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--photometric", action="store_true", help="colour, contrast and resolution augmentation")
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup, help="iterations of linear lr warm-up")
     ap.add_argument("--teacher-head", action="store_true", help="start the last head (every head with --resolutions) as the MSMT17 network's FC")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this checkpoint's weights (a final.pt, or its fp16 copy in checkpoints/): same architecture, "
+                         "a fresh optimizer and lr schedule, as a longer run of a finished model")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -240,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
         # The teacher's ReLU features share a large common component; centred, their cosines say who
         # resembles whom instead of how bright the crop is.
         teacher = teacher - teacher.mean(0)
+    if args.init is not None and not resume:
+        init_from(model, args.init, cfg)
     opt = torch.optim.Adam(param_groups(model, classifiers, cfg), lr=cfg.lr)
     start_it, wall = 0, 0.0
     if resume:

@@ -37,3 +37,23 @@ def test_refit_stage1_gives_a_stripe_head_that_loads_exports_and_keeps_the_rest(
     same = {k: v for k, v in old.state_dict().items() if not k.startswith("heads.0.") and k != "fusion_weights"}
     for k, v in same.items():
         assert torch.equal(new.state_dict()[k], v), k
+
+
+def test_init_starts_a_new_run_from_a_finished_models_fp16_weights_and_refuses_another_architecture(fake_market: Path, tmp_path: Path) -> None:
+    import pytest
+    import torch
+
+    common = ["--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS),
+              "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
+    train.main(["--out", str(tmp_path / "first")] + common)
+    first = torch.load(tmp_path / "first" / "final.pt", map_location="cpu")
+    compact = {**first, "model": {k: (v.half() if v.is_floating_point() else v) for k, v in first["model"].items()}}
+    torch.save(compact, tmp_path / "first.fp16.pt")
+    # lr 0: the new run's parameters stay what --init loaded (its BN statistics still move with the batches).
+    train.main(["--out", str(tmp_path / "second"), "--init", str(tmp_path / "first.fp16.pt"), "--lr", "0"] + common)
+    second = torch.load(tmp_path / "second" / "final.pt", map_location="cpu")["model"]
+    for k, v in first["model"].items():
+        if v.is_floating_point() and "running_" not in k:
+            assert torch.allclose(second[k], v.half().float()), k
+    with pytest.raises(SystemExit, match="height"):
+        train.main(["--out", str(tmp_path / "third"), "--init", str(tmp_path / "first.fp16.pt")] + [a if a != "64" else "96" for a in common])
