@@ -3,15 +3,13 @@
 import { expect, test, type Page } from '@playwright/test';
 import { expectReady, galleryCount } from './support/app';
 import { startHub, type HubProcess } from './support/hub';
-import { closeHubTest, expectConnection, expectGalleryCount, expectHubCount, hubCount, hubStatus, listedEntries, openDevice, openTab, type Device } from './support/hubApp';
+import { closeHubTest, expectConnection, expectGalleryCount, expectHubCount, hubCount, hubStatus, listedEntries, openDevice, openTab, RECONNECT_TIMEOUT, type Device } from './support/hubApp';
 import { identityOf, marketSet } from './support/market';
 import { marketMissing } from './video/market';
 
 const missing = marketMissing();
 /** Enough events that the kill lands while some are still unacknowledged, few enough for wasm. */
 const N = 20;
-/** A device retries with a capped backoff: a restarted hub may wait for its next try. */
-const RECONNECT_TIMEOUT = 60_000;
 
 test.describe.configure({ mode: 'serial' });
 

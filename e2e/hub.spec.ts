@@ -15,6 +15,7 @@ import {
   listedEntries,
   openDevice,
   openTab,
+  RECONNECT_TIMEOUT,
   setCameraName,
   SYNC_TIMEOUT,
   type Device,
@@ -22,9 +23,6 @@ import {
 import { identityOf, marketSet } from './support/market';
 import { HUB_CLIP_A, HUB_CLIP_B } from './video/build';
 import { marketMissing } from './video/market';
-
-/** A device retries with a capped backoff: a restarted hub may wait for its next try. */
-const RECONNECT_TIMEOUT = 60_000;
 
 const missing = marketMissing();
 

@@ -10,6 +10,8 @@ export type HubConnection = 'not-joined' | 'connecting' | 'syncing' | 'connected
 /** Sync on loopback takes well under a second; this leaves room for a busy 2-core machine running two
  * browsers on wasm. */
 export const SYNC_TIMEOUT = 30_000;
+/** A device retries with a capped backoff: a restarted hub may wait for its next try. */
+export const RECONNECT_TIMEOUT = 60_000;
 
 export interface Device {
   browser: Browser;

@@ -10,10 +10,9 @@ export type StageKey = `${number}` | 'fused';
 
 export const stageKey = (s: StageId): StageKey => String(s) as StageKey;
 
-/** Exit numbers are 1…99 (the hub's protocol has the same bound); 'fused' is the fusion. */
-const STAGE_KEY = /^([1-9][0-9]?|fused)$/;
-export const isStageKey = (key: string): key is StageKey => STAGE_KEY.test(key);
-export const stageOfKey = (key: StageKey): StageId => (key === 'fused' ? 'fused' : Number(key));
+/** Exit numbers are 1…99 (MAX_EXITS); 'fused' is the fusion. The hub's protocol checks keys with it too. */
+export const STAGE_KEY_PATTERN = /^([1-9][0-9]?|fused)$/;
+export const isStageKey = (key: string): key is StageKey => STAGE_KEY_PATTERN.test(key);
 
 /** The most exits a model may have (two-digit stage keys). */
 export const MAX_EXITS = 99;
@@ -76,9 +75,5 @@ export class StageLayout {
   /** How a UI names a stage: "stage 2 of 3", or the fusion. */
   describe(stage: StageId): string {
     return stage === 'fused' ? 'all stages and their fusion' : `stage ${stage} of ${this.exits.length}`;
-  }
-
-  equals(other: StageLayout): boolean {
-    return other.stepCount === this.stepCount;
   }
 }

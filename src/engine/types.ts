@@ -15,7 +15,7 @@ export interface BackendStatus {
 
 import type { StageId, StageKey } from './stages';
 
-export { StageLayout, stageKey, isStageKey, stageOfKey, MAX_EXITS, type ExitStage, type StageId, type StageKey } from './stages';
+export { StageLayout, stageKey, isStageKey, MAX_EXITS, type ExitStage, type StageId, type StageKey } from './stages';
 
 /** One L2-normalised embedding per stage id (every stage for gallery entries). */
 export type StageEmbeddings = Partial<Record<StageKey, Float32Array>>;

@@ -9,6 +9,7 @@
 // HUB_SUBPROTOCOL. docs/hub.md walks through a session.
 
 import { z } from 'zod';
+import { STAGE_KEY_PATTERN } from '../engine/stages';
 
 /** The WebSocket subprotocol of this version of the protocol (the hub echoes it when it accepts). */
 export const HUB_SUBPROTOCOL = 'anytime-reid-hub.1';
@@ -177,7 +178,7 @@ const identity = z.string().trim().min(1, 'is empty').max(HUB_LIMITS.identityCha
 const cameraName = z.string().trim().min(1, 'is empty').max(HUB_LIMITS.cameraNameChars);
 /** Milliseconds since the epoch, as the device's clock read it. */
 const time = z.number().int().nonnegative().max(8.64e15);
-const stageKey = z.string().regex(/^([1-9][0-9]?|fused)$/, 'is not a stage key (1, 2, … or fused)');
+const stageKey = z.string().regex(STAGE_KEY_PATTERN, 'is not a stage key (1, 2, … or fused)');
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'is not base64');
 
 /** An entry as it is added: immutable from then on (renames and deletes are events of their own). */
