@@ -164,20 +164,41 @@ def param_groups(model: torch.nn.Module, classifiers: IdentityClassifiers | None
     return [{"params": backbone, "lr_scale": cfg.backbone_lr}, {"params": rest, "lr_scale": 1.0}]
 
 
+def exits_by_resolution(state: dict[str, torch.Tensor], theirs: list[list[int]], mine: list[list[int]]) -> dict[str, torch.Tensor]:
+    """A multi-resolution checkpoint's weights for a model with a subset of its exits: exit k of `mine` takes
+    the backbone, head and neck of the exit of `theirs` at the same size (the exits share nothing else), and
+    the fusion weights of the exits kept."""
+    source = [theirs.index(r) for r in mine]
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if key == "fusion_weights":
+            out[key] = value[source]
+            continue
+        group, index, rest = key.split(".", 2)
+        if int(index) in source:
+            out[f"{group}.{source.index(int(index))}.{rest}"] = value
+    return out
+
+
 def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> None:
     """Loads a checkpoint's weights into `model` (float16 ones are cast back by load_state_dict); refuses
-    one of another architecture, whose weights would not mean the same."""
+    one of another architecture, whose weights would not mean the same. A multi-resolution model may keep a
+    subset of the checkpoint's exits (e.g. drop its smallest), each taken from the exit of the same size."""
     ckpt = torch.load(path, map_location="cpu")
     theirs = ckpt["config"]
     def same_form(key: str, value: object) -> object:
         return [list(r) for r in value or []] if key == "resolutions" else value  # tuples or lists, none or []
 
+    mine_res, their_res = same_form("resolutions", cfg.resolutions), same_form("resolutions", theirs.get("resolutions"))
+    subset = bool(mine_res) and mine_res != their_res and all(r in their_res for r in mine_res)
     for key in ("backbone", "resolutions", "height", "width", "bnneck"):
         mine, other = same_form(key, getattr(cfg, key)), same_form(key, theirs.get(key))
-        if mine != other:
+        if mine != other and not (subset and key == "resolutions"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
-    model.load_state_dict(ckpt["model"])
-    print(f"initialised from {path} (iteration {ckpt.get('iteration', '?')} of its run)")
+    state = exits_by_resolution(ckpt["model"], their_res, mine_res) if subset else ckpt["model"]
+    model.load_state_dict(state)
+    kept = f", exits {mine_res} of {their_res}" if subset else ""
+    print(f"initialised from {path} (iteration {ckpt.get('iteration', '?')} of its run{kept})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -209,7 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--teacher-head", action="store_true", help="start the last head (every head with --resolutions) as the MSMT17 network's FC")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint's weights (a final.pt, or its fp16 copy in checkpoints/): same architecture, "
-                         "a fresh optimizer and lr schedule, as a longer run of a finished model")
+                         "a fresh optimizer and lr schedule, as a longer run of a finished model; with --resolutions, a subset "
+                         "of its exits, each from its exit of the same size")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)

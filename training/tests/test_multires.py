@@ -76,3 +76,20 @@ def test_training_across_resolutions_runs_and_loads(fake_market: Path, tmp_path:
     assert exit_names(ckpt["config"]) == ["stage1", "stage2", "fused"]
     log = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert {"loss_stage1", "loss_stage2", "loss_fused"} <= set(log)
+
+
+def test_init_keeps_a_subset_of_a_checkpoints_exits_by_resolution(fake_market: Path, tmp_path: Path) -> None:
+    common = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
+    train.main(["--out", str(tmp_path / "three"), "--resolutions", "32x16,48x24,64x32"] + common)
+    three = torch.load(tmp_path / "three" / "final.pt", map_location="cpu")["model"]
+    # lr 0: what --init loaded stays (BN statistics still move with the batches)
+    train.main(["--out", str(tmp_path / "two"), "--resolutions", "48x24,64x32", "--init", str(tmp_path / "three" / "final.pt"), "--lr", "0"] + common)
+    two = torch.load(tmp_path / "two" / "final.pt", map_location="cpu")["model"]
+    assert torch.equal(two["fusion_weights"], three["fusion_weights"][1:])
+    for key, value in two.items():
+        if key == "fusion_weights" or "running_" in key or not value.is_floating_point():
+            continue
+        group, index, rest = key.split(".", 2)
+        assert torch.equal(value, three[f"{group}.{int(index) + 1}.{rest}"]), key
+    with pytest.raises(SystemExit, match="resolutions"):
+        train.main(["--out", str(tmp_path / "other"), "--resolutions", "40x20,64x32", "--init", str(tmp_path / "three" / "final.pt")] + common)
