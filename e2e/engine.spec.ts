@@ -4,6 +4,7 @@ import { expect, test } from '@playwright/test';
 import { SHIPPED_MODEL } from '../src/shippedModel';
 import { addToGallery, expectReady, expectSearchDone, openApp, READY_TIMEOUT, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
+import { SHIPPED_STAGES } from './support/model';
 
 const missing = marketMissing();
 
@@ -37,7 +38,7 @@ test('switches to cpu and back to wasm; the gallery and its answers carry over',
   await expectSearchDone(page);
   await expect.poll(async () => (await stageLists(page)).fused?.length).toBe(8);
   const onCpu = await stageLists(page);
-  for (const stage of ['1', '2', '3', '4', 'fused']) {
+  for (const stage of SHIPPED_STAGES) {
     expect(onCpu[stage].map((r) => r.id)).toEqual(onWasm[stage].map((r) => r.id));
     onCpu[stage].forEach((r, i) => expect(Math.abs(r.distance - onWasm[stage][i].distance)).toBeLessThan(2e-3));
   }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { addToGallery, openApp, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
+import { SHIPPED_STAGES } from './support/model';
 
 const missing = marketMissing();
 test.skip(missing !== null, `SKIPPED: ${missing}`);
@@ -77,7 +78,7 @@ test('exports the gallery to one file and imports it back, embeddings intact', a
   // Same entries (ids), same embeddings: the same query ranks them identically at every stage.
   await search(page, query);
   const after = await stageLists(page);
-  for (const stage of ['1', '2', '3', '4', 'fused']) {
+  for (const stage of SHIPPED_STAGES) {
     expect(after[stage].map((r) => r.id)).toEqual(before[stage].map((r) => r.id));
     after[stage].forEach((r, i) => expect(r.distance).toBeCloseTo(before[stage][i].distance, 5));
   }
@@ -140,7 +141,7 @@ test('a gallery file damaged after export is refused as a whole, also with "repl
   expect(await idsNow()).toEqual(ids);
   await search(page, query);
   const after = await stageLists(page);
-  for (const stage of ['1', '2', '3', '4', 'fused']) {
+  for (const stage of SHIPPED_STAGES) {
     expect(after[stage].map((r) => r.id)).toEqual(before[stage].map((r) => r.id));
     after[stage].forEach((r, i) => expect(r.distance).toBeCloseTo(before[stage][i].distance, 5));
   }

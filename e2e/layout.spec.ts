@@ -7,6 +7,7 @@ import { addToGallery, openApp, search } from './support/app';
 import { CHROMIUM_LAUNCH } from './support/browser';
 import { marketMissing, marketSet } from './support/market';
 import { DEFAULT_CLIP } from './video/build';
+import { SHIPPED_STAGES } from './support/model';
 
 const missing = marketMissing();
 test.skip(missing !== null, `SKIPPED: ${missing}`);
@@ -88,7 +89,7 @@ for (const viewport of [
       await checkAndShoot(page, testInfo, `empty-${viewport.width}`);
       await addToGallery(page, set.gallery, set.gallery.length);
       await search(page, set.queries.get(set.identities[0])!);
-      await expect(page.getByTestId('stage-column')).toHaveCount(5);
+      await expect(page.getByTestId('stage-column')).toHaveCount(SHIPPED_STAGES.length);
       await checkAndShoot(page, testInfo, `search-${viewport.width}`);
 
       // The matches fill the width available: more than one per row, and more rows on the phone.

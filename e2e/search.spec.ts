@@ -7,6 +7,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { parseImageName } from '../src/protocol/index';
 import { addToGallery, expectSearchDone, galleryCount, openApp, results, search, setBudget, stageLists } from './support/app';
 import { identityOf, marketMissing, marketSet } from './support/market';
+import { SHIPPED_STAGES } from './support/model';
 
 const missing = marketMissing();
 test.skip(missing !== null, `SKIPPED: ${missing}`);
@@ -77,15 +78,15 @@ test('the budget decides the stage: a tiny one stops at stage 1, a large one rea
   await expect(page.getByTestId('budget-slider')).toHaveValue(max);
 });
 
-test('the per-stage view ranks the gallery with stages 1–4 and fused side by side', async ({ page }) => {
+test('the per-stage view ranks the gallery with every stage and fused side by side', async ({ page }) => {
   await openApp(page);
   await addToGallery(page, set!.gallery.slice(0, 12), 12);
   await setBudget(page, 1);
   await search(page, set!.queries.get(QUERY_IDENTITY)!);
 
   const columns = page.getByTestId('stage-column');
-  await expect(columns).toHaveCount(5);
-  expect(await columns.evaluateAll((cols) => cols.map((c) => (c as HTMLElement).dataset.stage))).toEqual(['1', '2', '3', '4', 'fused']);
+  await expect(columns).toHaveCount(SHIPPED_STAGES.length);
+  expect(await columns.evaluateAll((cols) => cols.map((c) => (c as HTMLElement).dataset.stage))).toEqual(SHIPPED_STAGES);
   // The budget's embedding is marked, and its column is the main result list.
   await expect(page.locator('[data-testid="stage-column"].used')).toHaveAttribute('data-stage', '1');
   const lists = await stageLists(page);

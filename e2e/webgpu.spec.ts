@@ -3,6 +3,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { addToGallery, expectReady, expectSearchDone, search, setBudget, stageLists } from './support/app';
 import { marketMissing, marketSet } from './support/market';
+import { SHIPPED_STAGES } from './support/model';
 
 const missing = marketMissing();
 
@@ -51,7 +52,7 @@ test('runs on WebGPU when forced, and its distances agree with wasm', async ({ p
 
   const wasmFiles = await fileNames(page);
   let maxDiff = 0;
-  for (const stage of ['1', '2', '3', '4', 'fused']) {
+  for (const stage of SHIPPED_STAGES) {
     expect(onWasm[stage]).toHaveLength(4);
     const wasmByFile = new Map(onWasm[stage].map((r) => [wasmFiles.get(r.id), r.distance]));
     // Entry ids differ (the gallery was rebuilt): compare by image, in WebGPU's rank order.
