@@ -2,7 +2,7 @@
 // the Node tests, benchmarks and evaluation use. vite.config.ts, the store and the e2e tests read it.
 export const SHIPPED_MODEL = 'dare-osnet-fp16';
 export const REFERENCE_MODEL = 'dare-osnet';
-/** The multi-resolution model (contract format 2: three exits, each computed from the input at its own
- * size): the engine's tests and benchmarks run it beside the reference model, so both contract formats
- * stay working whichever one ships. */
+/** The engine's tests run one model of each contract format, whichever one ships: a chain of exits, each
+ * fed by the one before (format 1), and exits each computed from the input at its own size (format 2). */
+export const FORMAT1_MODEL = 'dare-osnet';
 export const FORMAT2_MODEL = 'dare-osnet-mr3';

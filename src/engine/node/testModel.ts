@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FORMAT2_MODEL, REFERENCE_MODEL } from '../../shippedModel';
+import { FORMAT1_MODEL, FORMAT2_MODEL, REFERENCE_MODEL } from '../../shippedModel';
 import { initBackend } from '../backend';
 import { loadDareModel, type DareModel } from '../model';
 import type { RgbaPixels } from '../pixels';
@@ -12,6 +12,9 @@ import { fileFetch, modelJsonUrl } from './fileFetch';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export const MODEL_DIR = join(ROOT, 'models', REFERENCE_MODEL);
+/** The chain model (contract format 1), for tests written against its five steps. */
+export const FORMAT1_DIR = join(ROOT, 'models', FORMAT1_MODEL);
+export const format1Available = existsSync(join(FORMAT1_DIR, 'model.json'));
 export const WASM_DIR = join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/';
 export const modelAvailable = existsSync(join(MODEL_DIR, 'model.json'));
 /** The model's input size, known before it loads so that test images can be made at it. */
@@ -35,9 +38,9 @@ function testModel(name: string): TestModel | null {
   return { name, dir, input: json.userDefinedMetadata.dare.input };
 }
 
-/** The models the engine's tests run on, those present of: the reference model (contract format 1, a chain
- * of exits) and the format-2 model (exits computed from the input at their own sizes). */
-export const TEST_MODELS: readonly TestModel[] = [REFERENCE_MODEL, FORMAT2_MODEL].map(testModel).filter((m): m is TestModel => m !== null);
+/** The models the engine's tests run on, those present of: the format-1 model (a chain of exits) and the
+ * format-2 model (exits computed from the input at their own sizes). */
+export const TEST_MODELS: readonly TestModel[] = [FORMAT1_MODEL, FORMAT2_MODEL].map(testModel).filter((m): m is TestModel => m !== null);
 
 /** Title for a describe block that needs the model: says why it is skipped when it is. */
 export const withModel = (title: string): string => (modelAvailable ? title : `${title} — ${NO_MODEL}`);
