@@ -1,9 +1,9 @@
 // npm run bench:engine [-- --backend wasm|cpu|webgpu] [--runs 50] [--model models/dare-osnet] [--sizes 1000,10000,100000]
-//                      [--search-runs 20] [--no-flip]   (SwiftShader WebGPU is slow: --no-flip saves half the time)
+//                      [--search-runs 20] [--no-flip] [--out bench/results]   (SwiftShader WebGPU is slow: --no-flip saves half the time)
 //
 // Latency of each anytime step and of the full model (median after warm-up), the staged run against one
 // monolithic forward (the price of being able to stop after any stage), and gallery search over 1k / 10k
-// / 100k entries. Prints a table and writes bench/results/engine-<backend>.json.
+// / 100k entries. Prints a table and writes engine-<backend>.json to bench/results (or --out).
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     'search-runs': { type: 'string', default: '20' },
     sizes: { type: 'string', default: '1000,10000,100000' },
     'no-flip': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(dirname(fileURLToPath(import.meta.url)), 'results') },
   },
 });
 const backendName = args.backend as BackendName;
@@ -209,7 +210,7 @@ const results = {
   batchPerImageMs: round(batchMs / BATCH),
   search: search.map((s) => ({ ...s, addMs: round(s.addMs, 0), searchMs: round(s.searchMs), searchAllMs: round(s.searchAllMs) })),
 };
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `engine-${backendName}.json`);
+const out = join(resolve(args.out), `engine-${backendName}.json`);
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
