@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from dare import train
+from dare import compact, train
 from conftest import SHARED
 
 WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
@@ -47,8 +47,10 @@ def test_init_starts_a_new_run_from_a_finished_models_fp16_weights_and_refuses_a
               "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
     train.main(["--out", str(tmp_path / "first")] + common)
     first = torch.load(tmp_path / "first" / "final.pt", map_location="cpu")
-    compact = {**first, "model": {k: (v.half() if v.is_floating_point() else v) for k, v in first["model"].items()}}
-    torch.save(compact, tmp_path / "first.fp16.pt")
+    compact.main(["--checkpoint", str(tmp_path / "first" / "final.pt"), "--out", str(tmp_path / "first.fp16.pt"), "--note", "test"])
+    small = torch.load(tmp_path / "first.fp16.pt", map_location="cpu")
+    assert small["note"] == "test" and "optimizer" not in small and small["config"] == first["config"]
+    assert all(v.dtype == torch.float16 for v in small["model"].values() if v.is_floating_point())
     # lr 0: the new run's parameters stay what --init loaded (its BN statistics still move with the batches).
     train.main(["--out", str(tmp_path / "second"), "--init", str(tmp_path / "first.fp16.pt"), "--lr", "0"] + common)
     second = torch.load(tmp_path / "second" / "final.pt", map_location="cpu")["model"]
