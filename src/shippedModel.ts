@@ -5,4 +5,4 @@ export const REFERENCE_MODEL = 'dare-osnet';
 /** The engine's tests run one model of each contract format, whichever one ships: a chain of exits, each
  * fed by the one before (format 1), and exits each computed from the input at its own size (format 2). */
 export const FORMAT1_MODEL = 'dare-osnet';
-export const FORMAT2_MODEL = 'dare-osnet-mr3';
+export const FORMAT2_MODEL = 'dare-osnet-mr2';
