@@ -19,6 +19,5 @@ function shippedLayout(): StageLayout {
   return new StageLayout(stages.length);
 }
 
-export const SHIPPED_LAYOUT = shippedLayout();
 /** Every embedding a full pass of the shipped model yields: its exits in order, then 'fused'. */
-export const SHIPPED_STAGES: readonly StageKey[] = SHIPPED_LAYOUT.keys;
+export const SHIPPED_STAGES: readonly StageKey[] = shippedLayout().keys;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetForStage, Calibration, median, memoryCostStorage, stageForBudget } from './calibration';
 import type { DareModel } from './model';
-import { FORMAT1_DIR, format1Available, loadModel, useBackend } from './node/testModel';
+import { FORMAT1_TEST_MODEL, loadModel, useBackend } from './node/testModel';
 import type { StageCosts } from './types';
 import { warmUp } from './warmup';
 
@@ -50,11 +50,11 @@ describe('stageForBudget / budgetForStage', () => {
 });
 
 // On the chain model: the stored costs below are written for its five steps (four exits and the fusion).
-describe.skipIf(!format1Available)(`Calibration with the real model on wasm${format1Available ? '' : ` — SKIPPED: ${FORMAT1_DIR} is absent`}`, () => {
+describe.skipIf(!FORMAT1_TEST_MODEL)(`Calibration with the real model on wasm${FORMAT1_TEST_MODEL ? '' : ' — SKIPPED: the format-1 model is absent'}`, () => {
   let model: DareModel;
   beforeAll(async () => {
     await useBackend('wasm');
-    model = await loadModel(FORMAT1_DIR);
+    model = await loadModel(FORMAT1_TEST_MODEL!.dir);
     await warmUp(model);
   });
   afterAll(() => model?.dispose());
