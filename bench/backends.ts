@@ -11,11 +11,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from '../e2e/support/browser';
+import { REPO_ROOT as ROOT, RESULTS_DIR } from './paths';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WEBGPU_FLAG = '--enable-unsafe-webgpu';
 
 /** What each mode opens: Automatic with and without WebGPU enabled, and each backend forced. */
@@ -120,7 +119,7 @@ for (const r of results) {
 }
 for (const r of results.filter((x) => x.skipped.length)) console.log(`${r.mode}: not used: ${r.skipped.join('; ')}`);
 
-const out = join(ROOT, 'bench/results/backends.json');
+const out = join(RESULTS_DIR, 'backends.json');
 mkdirSync(dirname(out), { recursive: true });
 const chromiumVersion = spawnSync(CHROMIUM_EXECUTABLE, ['--version'], { encoding: 'utf8' }).stdout?.trim();
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, chromium: chromiumVersion || CHROMIUM_EXECUTABLE, at: new Date().toISOString() };

@@ -13,8 +13,7 @@
 // .cache/curves/<weights hash>/, so a rerun with the same model export only redoes the scoring.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from '../src/engine/calibration';
 import { AnytimeRunner, Calibration, memoryCostStorage, warmUp } from '../src/engine/index';
@@ -29,8 +28,8 @@ import { decodeImage, loadMarket, marketRoot, type MarketImage } from './curves/
 import { rocAuc, summarise, type QueryScore, type Summary } from './curves/metrics';
 import { PEERS, PeerModel } from './curves/peers';
 import { linePlot, type Series } from './curves/svg';
+import { REPO_ROOT as ROOT, RESULTS_DIR } from './paths';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     queries: { type: 'string' },
@@ -41,7 +40,7 @@ const { values: args } = parseArgs({
     'peer-gallery': { type: 'string', default: '3000' },
     'no-peers': { type: 'boolean', default: false },
     model: { type: 'string', default: MODEL_DIR },
-    out: { type: 'string', default: join(ROOT, 'bench/results') },
+    out: { type: 'string', default: RESULTS_DIR },
   },
 });
 

@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../src/engine/calibration';
 import { AnytimeRunner, Calibration, GalleryIndex, memoryCostStorage, warmUp, type BackendName, type StageKey } from '../src/engine/index';
@@ -16,6 +15,7 @@ import { installNodeWebgpu } from '../src/engine/node/nodeWebgpu';
 import { loadModel, MODEL_DIR, noiseImage, useBackend } from '../src/engine/node/testModel';
 import { prepareBatch, runMonolithic, StagedPass } from '../src/engine/staged';
 import { l2Normalise } from '../src/engine/vectors';
+import { RESULTS_DIR } from './paths';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     'search-runs': { type: 'string', default: '20' },
     sizes: { type: 'string', default: '1000,10000,100000' },
     'no-flip': { type: 'boolean', default: false },
-    out: { type: 'string', default: join(dirname(fileURLToPath(import.meta.url)), 'results') },
+    out: { type: 'string', default: RESULTS_DIR },
   },
 });
 const backendName = args.backend as BackendName;

@@ -4,8 +4,7 @@
 //
 //   npm run bench:rerank      # wasm; -- --backend webgpu, --queries 300, --sizes 1000,10000 (--sizes '' skips them),
 //                             # --gallery N: a smaller Market gallery (the queries' identities + a seeded sample)
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from '../src/engine/calibration';
 import { AnytimeRunner, Calibration, l2Normalise, memoryCostStorage, warmUp, type BackendName } from '../src/engine/index';
@@ -16,8 +15,8 @@ import { seededPermutation } from '../src/engine/stream/index';
 import { dareEmbedder, embeddingMatrix, embedMissing, EmbeddingCache } from './curves/embeddings';
 import { loadMarket, marketRoot, type MarketImage } from './curves/market';
 import { scoreQuery, summarise, type QueryScore } from './curves/metrics';
+import { REPO_ROOT as ROOT } from './paths';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },

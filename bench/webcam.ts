@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { marketMissing, marketRoot, readMarketImage } from '../e2e/video/market';
 import { DEFAULT_CLIP, writeClip } from '../e2e/video/build';
@@ -23,6 +22,7 @@ import { AnytimeRunner } from '../src/engine/runner';
 import { parseImageName } from '../src/protocol/index';
 import { detectorAvailable, loadTestDetector, NO_DETECTOR } from '../src/webcam/node/testDetector';
 import { WebcamPipeline, type FrameReport, type GalleryView } from '../src/webcam/pipeline';
+import { RESULTS_DIR } from './paths';
 
 const { values: args } = parseArgs({
   options: {
@@ -153,7 +153,7 @@ console.table(
     'within +2 ms, with room %': r.withinBudgetPlus2WithRoomPct,
   })),
 );
-const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'webcam-wasm.json');
+const file = join(RESULTS_DIR, 'webcam-wasm.json');
 await mkdir(dirname(file), { recursive: true });
 await writeFile(file, JSON.stringify(out, null, 2) + '\n');
 console.log(`wrote ${file}`);
