@@ -57,7 +57,7 @@ test('finds a gallery person seen by another camera, and the gallery survives a 
   fusedAgain.forEach((r, i) => expect(r.distance).toBeCloseTo(fused[i].distance, 5));
 });
 
-test('the budget decides the stage: a tiny one stops at stage 1, a large one reaches fused; the budget is kept', async ({ page }) => {
+test('the budget decides the stage: a tiny one stops at stage 1, no limit reaches fused; the budget is kept', async ({ page }) => {
   await openApp(page);
   await addToGallery(page, set!.gallery.slice(0, 16), 16);
   await setBudget(page, 1);
@@ -71,11 +71,19 @@ test('the budget decides the stage: a tiny one stops at stage 1, a large one rea
   await expect(page.getByTestId('stage-used')).toHaveText('fused');
   await expectSearchDone(page);
   expect((await results(page))[0].identity).toBe(QUERY_IDENTITY);
+  await expect(page.getByText('With no time limit the query reached')).toBeVisible();
 
-  const max = await page.getByTestId('budget-slider').inputValue();
+  // One step below the top is a budget in ms again.
+  const slider = page.getByTestId('budget-slider');
+  const top = Number(await slider.getAttribute('max'));
+  await slider.fill(String(top - 1));
+  await expect(page.getByTestId('budget-value')).toHaveText(`${top - 1} ms`);
+  await setBudget(page, 'max');
+
   await page.reload();
   await expect(page.getByTestId('model-status')).toContainText('ready', { timeout: 60_000 });
-  await expect(page.getByTestId('budget-slider')).toHaveValue(max);
+  await expect(page.getByTestId('budget-value')).toHaveText('no limit');
+  await expect(slider).toHaveValue((await slider.getAttribute('max')) ?? '');
 });
 
 test('the per-stage view ranks the gallery with every stage and fused side by side', async ({ page }) => {

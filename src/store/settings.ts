@@ -59,7 +59,8 @@ export const useSettings = create<SettingsState>()((set) => ({
     }));
   },
   setBudget: (ms) => {
-    if (!Number.isFinite(ms) || ms <= 0) return;
+    // Infinity is a budget too: no limit, the whole model.
+    if (Number.isNaN(ms) || ms <= 0) return;
     save('budgetMs', ms);
     set({ budgetMs: ms });
   },

@@ -1,19 +1,11 @@
-// The frame budget: a slider in ms (saved on this device) and, from the calibrated costs, which stage each
-// budget reaches.
+// The frame budget: a slider in ms whose top is no limit (saved on this device) and, from the calibrated
+// costs, which stage each budget reaches.
 
-import { budgetForStage, costsLayout, stageForBudget, stageKey, type StageCosts } from '../engine';
+import { budgetForStage, costsLayout, stageForBudget, stageKey } from '../engine';
 import { useEngine } from '../store/engine';
 import { useSettings } from '../store/settings';
+import { budgetAt, budgetLabel, sliderPosition, sliderTop } from './budgetScale';
 import { stageLabel } from './stageLabel';
-
-/** The slider reaches ten times a full pass (room for a busy device, where steps take longer than
- * calibrated), at least 100 ms, rounded up to a readable number. */
-function sliderMax(costs: StageCosts | null, flip: boolean): number {
-  const full = costs ? budgetForStage(costs, 'fused', flip) : 0;
-  const want = Math.max(100, 10 * full);
-  const step = 10 ** Math.floor(Math.log10(want));
-  return Math.ceil(want / step) * step;
-}
 
 const fmt = (ms: number) => (ms < 1 ? ms.toFixed(2) : ms < 10 ? ms.toFixed(1) : Math.round(ms).toString());
 
@@ -22,7 +14,7 @@ export function BudgetPanel() {
   const recalibrate = useEngine((s) => s.recalibrate);
   const ready = useEngine((s) => s.status === 'ready');
   const { budgetMs, flip, setBudget } = useSettings();
-  const max = sliderMax(costs, flip);
+  const top = sliderTop(costs, flip, budgetMs);
   const reached = costs ? stageForBudget(costs, budgetMs, flip) : null;
   const stages = costs ? costsLayout(costs).ids : [];
 
@@ -31,17 +23,17 @@ export function BudgetPanel() {
       <h2 id="budget-title">Time budget</h2>
       <label className="field slider">
         <span>
-          Budget per query: <output data-testid="budget-value">{budgetMs} ms</output>
+          Budget per query: <output data-testid="budget-value">{budgetLabel(budgetMs)}</output>
         </span>
         <input
           type="range"
           data-testid="budget-slider"
           min={1}
-          max={Math.max(max, budgetMs)}
+          max={top}
           step={1}
-          value={budgetMs}
+          value={sliderPosition(budgetMs, top)}
           list="budget-stage-marks"
-          onChange={(e) => setBudget(Number(e.target.value))}
+          onChange={(e) => setBudget(budgetAt(Number(e.target.value), top))}
         />
       </label>
       {costs && (
@@ -52,7 +44,9 @@ export function BudgetPanel() {
             ))}
           </datalist>
           <p>
-            This budget reaches <strong data-testid="budget-stage">{reached && stageLabel(reached)}</strong>
+            {Number.isFinite(budgetMs) ? 'This budget reaches' : 'No limit: every query reaches'}{' '}
+            <strong data-testid="budget-stage">{reached && stageLabel(reached)}</strong>
+            {Number.isFinite(budgetMs) ? '' : ', however long this device takes'}
             {flip && ' (with flip averaging)'}.
           </p>
           <table className="stage-costs">
