@@ -93,3 +93,13 @@ def test_init_keeps_a_subset_of_a_checkpoints_exits_by_resolution(fake_market: P
         assert torch.equal(value, three[f"{group}.{int(index) + 1}.{rest}"]), key
     with pytest.raises(SystemExit, match="resolutions"):
         train.main(["--out", str(tmp_path / "other"), "--resolutions", "40x20,64x32", "--init", str(tmp_path / "three" / "final.pt")] + common)
+    # the identity loss as a warm restart: BNNecks are added, every other weight is the checkpoint's
+    train.main(["--out", str(tmp_path / "id"), "--resolutions", "48x24,64x32", "--id-loss", "1", "--init", str(tmp_path / "two" / "final.pt"), "--lr", "0"] + common)
+    with_neck = torch.load(tmp_path / "id" / "final.pt", map_location="cpu")["model"]
+    assert any(k.startswith("necks.") for k in with_neck) and not any(k.startswith("necks.") for k in two)
+    for key, value in two.items():
+        if "running_" not in key and value.is_floating_point():
+            assert torch.equal(with_neck[key], value), key
+    # the other way would drop trained weights: refused
+    with pytest.raises(SystemExit, match="bnneck"):
+        train.main(["--out", str(tmp_path / "back"), "--resolutions", "48x24,64x32", "--init", str(tmp_path / "id" / "final.pt")] + common)
