@@ -4,7 +4,7 @@
 import { budgetForStage, costsLayout, stageForBudget, stageKey } from '../engine';
 import { useEngine } from '../store/engine';
 import { useSettings } from '../store/settings';
-import { budgetAt, budgetLabel, sliderPosition, sliderTop } from './budgetScale';
+import { budgetAt, budgetLabel, isNoLimit, sliderPosition, sliderTop } from './budgetScale';
 import { stageLabel } from './stageLabel';
 
 const fmt = (ms: number) => (ms < 1 ? ms.toFixed(2) : ms < 10 ? ms.toFixed(1) : Math.round(ms).toString());
@@ -44,9 +44,9 @@ export function BudgetPanel() {
             ))}
           </datalist>
           <p>
-            {Number.isFinite(budgetMs) ? 'This budget reaches' : 'No limit: every query reaches'}{' '}
+            {isNoLimit(budgetMs) ? 'No limit: every query reaches' : 'This budget reaches'}{' '}
             <strong data-testid="budget-stage">{reached && stageLabel(reached)}</strong>
-            {Number.isFinite(budgetMs) ? '' : ', however long this device takes'}
+            {isNoLimit(budgetMs) ? ', however long this device takes' : ''}
             {flip && ' (with flip averaging)'}.
           </p>
           <table className="stage-costs">

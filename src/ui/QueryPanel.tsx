@@ -11,7 +11,7 @@ import type { RerankState } from '../app/queryService';
 import { SEARCH } from '../config';
 import { useQuery, type QueryOutcome } from '../store/query';
 import { MAX_TOP_K, useSettings } from '../store/settings';
-import { budgetLabel } from './budgetScale';
+import { budgetLabel, isNoLimit } from './budgetScale';
 import { labelCaption } from './labelCaption';
 import { stageLabel } from './stageLabel';
 import { Thumbnail } from './Thumbnail';
@@ -78,7 +78,7 @@ function RunSummary({ outcome }: { outcome: QueryOutcome }) {
   const { run, budgetMs, flip } = outcome;
   return (
     <p className="run-summary">
-      {Number.isFinite(budgetMs) ? `Within a budget of ${budgetLabel(budgetMs)}` : 'With no time limit'}
+      {isNoLimit(budgetMs) ? 'With no time limit' : `Within a budget of ${budgetLabel(budgetMs)}`}
       {flip ? ' (with flip averaging)' : ''} the query reached{' '}
       <strong className="badge" data-testid="stage-used">
         {String(run.stage)}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StageCosts } from '../engine';
-import { budgetAt, budgetLabel, NO_LIMIT, sliderPosition, sliderTop } from './budgetScale';
+import { budgetAt, budgetLabel, isNoLimit, NO_LIMIT, sliderPosition, sliderTop } from './budgetScale';
 
 /** A chain model's costs: four stages and the fusion step, 12 ms in all. */
 const costs: StageCosts = { backend: 'wasm', modelUrl: '/models/test/model.json', ms: [5, 3, 2, 1.5, 0.5], samples: 0, updatedAt: 0 };
@@ -30,5 +30,7 @@ describe('the search budget slider', () => {
   it('says what a budget is', () => {
     expect(budgetLabel(33)).toBe('33 ms');
     expect(budgetLabel(NO_LIMIT)).toBe('no limit');
+    expect(isNoLimit(NO_LIMIT)).toBe(true);
+    expect(isNoLimit(1e9)).toBe(false);
   });
 });

@@ -8,6 +8,9 @@ import { budgetForStage, type StageCosts } from '../engine';
 /** The budget of the slider's top: no deadline. */
 export const NO_LIMIT = Infinity;
 
+/** Whether a budget is the slider's top: no deadline at all. */
+export const isNoLimit = (budgetMs: number): boolean => !Number.isFinite(budgetMs);
+
 /** Where the millisecond range ends: ten times a full pass (room for a busy device), at least 100 ms,
  * rounded up to a readable number, and past a saved budget so that it stays a budget of its own. */
 export function sliderTop(costs: StageCosts | null, flip: boolean, budgetMs: number): number {
@@ -15,14 +18,14 @@ export function sliderTop(costs: StageCosts | null, flip: boolean, budgetMs: num
   const want = Math.max(100, 10 * full);
   const step = 10 ** Math.floor(Math.log10(want));
   const top = Math.ceil(want / step) * step;
-  return Number.isFinite(budgetMs) && budgetMs >= top ? Math.ceil(budgetMs) + 1 : top;
+  return !isNoLimit(budgetMs) && budgetMs >= top ? Math.ceil(budgetMs) + 1 : top;
 }
 
 /** The slider position of a budget. */
-export const sliderPosition = (budgetMs: number, top: number): number => (Number.isFinite(budgetMs) ? Math.min(budgetMs, top - 1) : top);
+export const sliderPosition = (budgetMs: number, top: number): number => (isNoLimit(budgetMs) ? top : Math.min(budgetMs, top - 1));
 
 /** The budget of a slider position. */
 export const budgetAt = (position: number, top: number): number => (position >= top ? NO_LIMIT : position);
 
 /** "33 ms", or "no limit". */
-export const budgetLabel = (budgetMs: number): string => (Number.isFinite(budgetMs) ? `${budgetMs} ms` : 'no limit');
+export const budgetLabel = (budgetMs: number): string => (isNoLimit(budgetMs) ? 'no limit' : `${budgetMs} ms`);
