@@ -5,6 +5,8 @@ embedding, optionally with k-reciprocal re-ranking and flip averaging.
     python3 -m dare.evaluate --checkpoint ../runs/osnet-256x128/final.pt
     # the exported TF.js graph model, run by @tensorflow/tfjs (wasm) in Node: what the app ships
     python3 -m dare.evaluate --tfjs-model ../models/dare-osnet --rerank --json ../models/eval/dare-osnet.json
+    # the same protocol with every query re-rendered by the proxy's seeded photometric shift
+    python3 -m dare.evaluate --tfjs-model ../models/dare-osnet --shift
 
 Embeddings are L2-normalised and compared with Euclidean distance, as in the app.
 """
@@ -24,6 +26,7 @@ import torch
 from .data import Sample, load_images, market_root, read_split
 from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
 from .model import EMBED_DIM, embedding_names, exit_names, fold_necks, from_config
+from .proxy import photometric_shift
 from .rerank import re_rank
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +78,14 @@ def subsample(queries: list[Sample], n: int | None) -> list[Sample]:
     return queries[:: len(queries) // n][:n]
 
 
+def shift_queries(images: np.ndarray, queries: int) -> np.ndarray:
+    """The first `queries` images re-rendered by the proxy's seeded photometric shift, the gallery after them
+    as shot: a new camera's view of people the gallery saw under its own cameras."""
+    out = images.copy()
+    out[:queries] = photometric_shift(images[:queries])
+    return out
+
+
 def embed_all(args: argparse.Namespace, images: np.ndarray) -> np.ndarray:
     fn = (lambda x: torch_embeddings(args.checkpoint, x)) if args.checkpoint else (lambda x: tfjs_embeddings(args.tfjs_model, x))
     emb = fn(images)
@@ -92,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rerank", action="store_true", help="also report k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
     ap.add_argument("--rerank-stages", default="fused", help="comma list of stages to re-rank, or 'all'")
     ap.add_argument("--queries", type=int, default=0, help="evaluate on an evenly spaced subset of N queries")
+    ap.add_argument("--shift", action="store_true",
+                    help="re-render each query with the proxy's seeded photometric shift (the gallery stays as shot)")
     ap.add_argument("--json", type=Path, help="write the scores here")
     args = ap.parse_args(argv)
 
@@ -100,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     gallery = read_split(root, "bounding_box_test")
     h, w, names = model_size(args)
     t0 = time.time()
-    emb = embed_all(args, load_images(queries + gallery, h, w))
+    images = load_images(queries + gallery, h, w)
+    emb = embed_all(args, shift_queries(images, len(queries)) if args.shift else images)
     embed_s = time.time() - t0
     q_ids = np.array([s.person for s in queries]); q_cams = np.array([s.camera for s in queries])
     g_ids = np.array([s.person for s in gallery]); g_cams = np.array([s.camera for s in gallery])
@@ -122,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = {
         "source": str(args.checkpoint or args.tfjs_model),
         "flip": args.flip,
+        "shift": args.shift,
         "queries": len(queries),
         "gallery": len(gallery),
         "input": [h, w],

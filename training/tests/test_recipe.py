@@ -10,6 +10,7 @@ import torch
 from conftest import SHARED
 from dare import train
 from dare.data import photometric, train_samples, market_root
+from dare.evaluate import shift_queries
 from dare.loss import label_smoothed_ce, relational_distillation
 from dare.model import Dare, fold_necks
 from dare.proxy import EVAL_CAMERAS, TRAIN_CAMERAS, held_out_ids, photometric_shift, proxy_eval_split, proxy_train_samples
@@ -111,3 +112,14 @@ def test_a_teacher_initialised_head_computes_the_teachers_principal_axes() -> No
     # 24 images span at most 23 directions: the projection keeps every distance between them.
     d = lambda x: np.linalg.norm(x[:, None] - x[None], axis=-1)
     assert np.allclose(d(e4.numpy()), d(centred), atol=1e-3 * d(centred).max())
+
+
+def test_shift_queries_changes_only_the_queries() -> None:
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(7, 16, 8, 3), dtype=np.uint8)
+    before = images.copy()
+    out = shift_queries(images, 3)
+    assert (out[:3] == photometric_shift(before[:3])).all()
+    assert (out[:3] != before[:3]).any()
+    assert (out[3:] == before[3:]).all()
+    assert (images == before).all()  # the caller's array is left as it was
