@@ -7,6 +7,8 @@ embedding, optionally with k-reciprocal re-ranking and flip averaging.
     python3 -m dare.evaluate --tfjs-model ../models/dare-osnet --rerank --json ../models/eval/dare-osnet.json
     # the same protocol with every query re-rendered by the proxy's seeded photometric shift
     python3 -m dare.evaluate --tfjs-model ../models/dare-osnet --shift
+    # the frozen MSMT17 network we start from, for reference
+    python3 -m dare.evaluate --teacher [--shift]
 
 Embeddings are L2-normalised and compared with Euclidean distance, as in the app.
 """
@@ -28,6 +30,7 @@ from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
 from .model import EMBED_DIM, embedding_names, exit_names, fold_necks, from_config
 from .proxy import photometric_shift
 from .rerank import re_rank
+from .teacher import TEACHER_SIZE, teacher_embeddings
 
 REPO = Path(__file__).resolve().parents[2]
 EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
@@ -60,6 +63,8 @@ def tfjs_embeddings(model_dir: Path, images: np.ndarray) -> np.ndarray:
 
 def model_size(args: argparse.Namespace) -> tuple[int, int, list[str]]:
     """Input height, width and the embedding names (stage1.., fused) of the checkpoint or export."""
+    if args.teacher:
+        return TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"]
     if args.checkpoint:
         cfg = torch.load(args.checkpoint, map_location="cpu")["config"]
         return cfg["height"], cfg["width"], exit_names(cfg)
@@ -87,7 +92,11 @@ def shift_queries(images: np.ndarray, queries: int) -> np.ndarray:
 
 
 def embed_all(args: argparse.Namespace, images: np.ndarray) -> np.ndarray:
-    fn = (lambda x: torch_embeddings(args.checkpoint, x)) if args.checkpoint else (lambda x: tfjs_embeddings(args.tfjs_model, x))
+    fn = (
+        (lambda x: teacher_embeddings(x)[:, None]) if args.teacher
+        else (lambda x: torch_embeddings(args.checkpoint, x)) if args.checkpoint
+        else (lambda x: tfjs_embeddings(args.tfjs_model, x))
+    )
     emb = fn(images)
     if args.flip:
         emb = emb + fn(np.ascontiguousarray(images[:, :, ::-1]))
@@ -99,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", type=Path, help="PyTorch checkpoint (train.py's checkpoint.pt or final.pt)")
     src.add_argument("--tfjs-model", type=Path, help="exported TF.js graph model directory")
+    src.add_argument("--teacher", action="store_true", help="the frozen MSMT17 network (512-d, mirror-averaged): the starting point")
     ap.add_argument("--flip", action="store_true", help="average the embeddings of each image and its mirror")
     ap.add_argument("--rerank", action="store_true", help="also report k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
     ap.add_argument("--rerank-stages", default="fused", help="comma list of stages to re-rank, or 'all'")
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             results[label] = s.as_dict()
             print(f"{label:<10} {100 * s.rank1:7.2f} {100 * s.rank5:7.2f} {100 * s.rank10:7.2f} {100 * s.mAP:7.2f}", flush=True)
     summary = {
-        "source": str(args.checkpoint or args.tfjs_model),
+        "source": "msmt17" if args.teacher else str(args.checkpoint or args.tfjs_model),
         "flip": args.flip,
         "shift": args.shift,
         "queries": len(queries),
