@@ -27,10 +27,9 @@ import torch
 
 from .data import Sample, load_images, market_root, read_split
 from .metrics import Scores, euclidean, evaluate, l2_normalise, pair_threshold
-from .model import EMBED_DIM, embedding_names, exit_names, fold_necks, from_config
-from .proxy import photometric_shift
+from .model import EMBED_DIM, fold_necks, from_config
+from .proxy import Embedder, embedder, photometric_shift
 from .rerank import re_rank
-from .teacher import TEACHER_SIZE, teacher_embeddings
 
 REPO = Path(__file__).resolve().parents[2]
 EMBED_SCRIPT = REPO / "training" / "parity" / "embed.mjs"
@@ -61,17 +60,6 @@ def tfjs_embeddings(model_dir: Path, images: np.ndarray) -> np.ndarray:
         return np.fromfile(dst, dtype="<f4").reshape(n, -1, EMBED_DIM)
 
 
-def model_size(args: argparse.Namespace) -> tuple[int, int, list[str]]:
-    """Input height, width and the embedding names (stage1.., fused) of the checkpoint or export."""
-    if args.teacher:
-        return TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"]
-    if args.checkpoint:
-        cfg = torch.load(args.checkpoint, map_location="cpu")["config"]
-        return cfg["height"], cfg["width"], exit_names(cfg)
-    meta = json.loads((args.tfjs_model / "model.json").read_text())["userDefinedMetadata"]["dare"]
-    return meta["input"]["height"], meta["input"]["width"], embedding_names(len(meta["stages"]))
-
-
 def threshold_key(name: str) -> str:
     """The app's stage key for an embedding name: 'stage2' -> '2', 'fused' -> 'fused'."""
     return name.removeprefix("stage")
@@ -91,15 +79,10 @@ def shift_queries(images: np.ndarray, queries: int) -> np.ndarray:
     return out
 
 
-def embed_all(args: argparse.Namespace, images: np.ndarray) -> np.ndarray:
-    fn = (
-        (lambda x: teacher_embeddings(x)[:, None]) if args.teacher
-        else (lambda x: torch_embeddings(args.checkpoint, x)) if args.checkpoint
-        else (lambda x: tfjs_embeddings(args.tfjs_model, x))
-    )
-    emb = fn(images)
-    if args.flip:
-        emb = emb + fn(np.ascontiguousarray(images[:, :, ::-1]))
+def embed_all(embed: Embedder, images: np.ndarray, flip: bool) -> np.ndarray:
+    emb = embed(images)
+    if flip:
+        emb = emb + embed(np.ascontiguousarray(images[:, :, ::-1]))
     return emb
 
 
@@ -121,10 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     root = market_root()
     queries = subsample(read_split(root, "query"), args.queries)
     gallery = read_split(root, "bounding_box_test")
-    h, w, names = model_size(args)
+    embed, h, w, names = embedder(args)
     t0 = time.time()
     images = load_images(queries + gallery, h, w)
-    emb = embed_all(args, shift_queries(images, len(queries)) if args.shift else images)
+    emb = embed_all(embed, shift_queries(images, len(queries)) if args.shift else images, args.flip)
     embed_s = time.time() - t0
     q_ids = np.array([s.person for s in queries]); q_cams = np.array([s.camera for s in queries])
     g_ids = np.array([s.person for s in gallery]); g_cams = np.array([s.camera for s in gallery])

@@ -124,6 +124,16 @@ def tfjs_embedder(model_dir: Path) -> tuple[Embedder, int, int, list[str]]:
     return (lambda x: tfjs_embeddings(model_dir, x)), meta["input"]["height"], meta["input"]["width"], embedding_names(len(meta["stages"]))
 
 
+def embedder(args: argparse.Namespace) -> tuple[Embedder, int, int, list[str]]:
+    """The embedder a CLI's --checkpoint / --tfjs-model / --teacher choice names, with its input size and
+    embedding names."""
+    if args.checkpoint:
+        return checkpoint_embedder(args.checkpoint)
+    if args.tfjs_model:
+        return tfjs_embedder(args.tfjs_model)
+    return teacher_embedder()
+
+
 def print_scores(result: dict[str, dict[str, dict[str, float | int]]]) -> None:
     print(f"{'embedding':<10} {'clean r1':>9} {'clean mAP':>10} {'shift r1':>9} {'shift mAP':>10}")
     for name in result["clean"]:
@@ -142,11 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    embed, h, w, names = (
-        checkpoint_embedder(args.checkpoint) if args.checkpoint
-        else tfjs_embedder(args.tfjs_model) if args.tfjs_model
-        else teacher_embedder()
-    )
+    embed, h, w, names = embedder(args)
     result = proxy_scores(embed, h, w, names)
     print_scores(result)
     if args.json:

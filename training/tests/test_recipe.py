@@ -11,10 +11,10 @@ import torch
 from conftest import SHARED
 from dare import train
 from dare.data import photometric, train_samples, market_root
-from dare.evaluate import model_size, shift_queries
+from dare.evaluate import shift_queries
 from dare.loss import label_smoothed_ce, relational_distillation
 from dare.model import Dare, fold_necks
-from dare.proxy import EVAL_CAMERAS, TRAIN_CAMERAS, held_out_ids, photometric_shift, proxy_eval_split, proxy_train_samples
+from dare.proxy import EVAL_CAMERAS, TRAIN_CAMERAS, embedder, held_out_ids, photometric_shift, proxy_eval_split, proxy_train_samples
 from dare.teacher import TEACHER_SIZE
 
 ONNX = SHARED / "weights" / "osnet_x0_25_msmt17.onnx"
@@ -127,6 +127,6 @@ def test_shift_queries_changes_only_the_queries() -> None:
     assert (images == before).all()  # the caller's array is left as it was
 
 
-def test_evaluate_sizes_the_teacher_at_its_own_input() -> None:
+def test_the_teacher_is_embedded_at_its_own_input() -> None:
     args = argparse.Namespace(teacher=True, checkpoint=None, tfjs_model=None)
-    assert model_size(args) == (TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"])
+    assert embedder(args)[1:] == (TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"])
