@@ -183,7 +183,8 @@ def exits_by_resolution(state: dict[str, torch.Tensor], theirs: list[list[int]],
 def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> None:
     """Loads a checkpoint's weights into `model` (float16 ones are cast back by load_state_dict); refuses
     one of another architecture, whose weights would not mean the same. A multi-resolution model may keep a
-    subset of the checkpoint's exits (e.g. drop its smallest), each taken from the exit of the same size.
+    subset of the checkpoint's exits (e.g. drop its smallest), each taken from the exit of the same size, or
+    keep as many exits at other sizes, exit k from exit k.
     A run with BNNeck may start from a checkpoint without one: the necks are the only new weights (fresh
     BatchNorms after the heads), so the identity loss can be tried as a warm restart of a finished model."""
     ckpt = torch.load(path, map_location="cpu")
@@ -193,16 +194,21 @@ def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> None:
 
     mine_res, their_res = same_form("resolutions", cfg.resolutions), same_form("resolutions", theirs.get("resolutions"))
     subset = bool(mine_res) and mine_res != their_res and all(r in their_res for r in mine_res)
+    # Same exits at other sizes: every weight fits (each exit pools globally) and means the same
+    # network, so a finished model can be warm-restarted at a larger last exit.
+    resized = bool(mine_res) and not subset and len(mine_res) == len(their_res) and mine_res != their_res
     adds_neck = cfg.bnneck and not theirs.get("bnneck", False)
     for key in ("backbone", "resolutions", "height", "width", "bnneck"):
         mine, other = same_form(key, getattr(cfg, key)), same_form(key, theirs.get(key))
-        if mine != other and not (subset and key == "resolutions") and not (adds_neck and key == "bnneck"):
+        sizes_may_differ = (subset and key == "resolutions") or (resized and key in ("resolutions", "height", "width"))
+        if mine != other and not sizes_may_differ and not (adds_neck and key == "bnneck"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
     state = exits_by_resolution(ckpt["model"], their_res, mine_res) if subset else ckpt["model"]
     missing, unexpected = model.load_state_dict(state, strict=not adds_neck)
     if unexpected or any(not k.startswith("necks.") for k in missing):
         raise SystemExit(f"--init {path}: weights that do not fit this model: {sorted(set(unexpected) | set(missing))[:4]}")
     kept = f", exits {mine_res} of {their_res}" if subset else ""
+    kept += f", exits resized from {their_res} to {mine_res}" if resized else ""
     kept += ", with fresh BNNecks" if adds_neck else ""
     print(f"initialised from {path} (iteration {ckpt.get('iteration', '?')} of its run{kept})")
 
@@ -237,7 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint's weights (a final.pt, or its fp16 copy in checkpoints/): same architecture, "
                          "a fresh optimizer and lr schedule, as a longer run of a finished model; with --resolutions, a subset "
-                         "of its exits, each from its exit of the same size; with BNNeck from one without, fresh necks")
+                         "of its exits, each from its exit of the same size, or as many exits at other sizes, exit k from exit k; "
+                         "with BNNeck from one without, fresh necks")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)

@@ -78,7 +78,7 @@ def test_training_across_resolutions_runs_and_loads(fake_market: Path, tmp_path:
     assert {"loss_stage1", "loss_stage2", "loss_fused"} <= set(log)
 
 
-def test_init_keeps_a_subset_of_a_checkpoints_exits_by_resolution(fake_market: Path, tmp_path: Path) -> None:
+def test_init_keeps_a_subset_of_a_checkpoints_exits_or_resizes_them(fake_market: Path, tmp_path: Path) -> None:
     common = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
     train.main(["--out", str(tmp_path / "three"), "--resolutions", "32x16,48x24,64x32"] + common)
     three = torch.load(tmp_path / "three" / "final.pt", map_location="cpu")["model"]
@@ -93,6 +93,13 @@ def test_init_keeps_a_subset_of_a_checkpoints_exits_by_resolution(fake_market: P
         assert torch.equal(value, three[f"{group}.{int(index) + 1}.{rest}"]), key
     with pytest.raises(SystemExit, match="resolutions"):
         train.main(["--out", str(tmp_path / "other"), "--resolutions", "40x20,64x32", "--init", str(tmp_path / "three" / "final.pt")] + common)
+    # as many exits at other sizes (a larger last exit): exit k starts as the checkpoint's exit k
+    train.main(["--out", str(tmp_path / "resized"), "--resolutions", "48x24,80x40", "--init", str(tmp_path / "two" / "final.pt"), "--lr", "0"] + common)
+    resized = torch.load(tmp_path / "resized" / "final.pt", map_location="cpu")
+    assert resized["config"]["resolutions"] == [[48, 24], [80, 40]] and (resized["config"]["height"], resized["config"]["width"]) == (80, 40)
+    for key, value in two.items():
+        if "running_" not in key and value.is_floating_point():
+            assert torch.equal(resized["model"][key], value), key
     # the identity loss as a warm restart: BNNecks are added, every other weight is the checkpoint's
     train.main(["--out", str(tmp_path / "id"), "--resolutions", "48x24,64x32", "--id-loss", "1", "--init", str(tmp_path / "two" / "final.pt"), "--lr", "0"] + common)
     with_neck = torch.load(tmp_path / "id" / "final.pt", map_location="cpu")["model"]
