@@ -3,7 +3,7 @@
 import { expect, test } from '@playwright/test';
 import { addToGallery, openApp } from './support/app';
 import { marketMissing, marketSet } from './support/market';
-import { SHIPPED_STAGES } from './support/model';
+import { SHIPPED_STREAM_EXITS } from './support/model';
 
 const missing = marketMissing();
 test.skip(missing !== null, `SKIPPED: ${missing}`);
@@ -19,7 +19,7 @@ test('replays the gallery as a stream: every query answered once, histogram and 
 
   const exits = await panel.locator('[data-testid="stream-queries"] li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.exit));
   expect(exits.length).toBeGreaterThan(0);
-  expect(exits.every((e) => (SHIPPED_STAGES as readonly string[]).includes(e ?? ''))).toBe(true);
+  expect(exits.every((e) => (SHIPPED_STREAM_EXITS as readonly string[]).includes(e ?? ''))).toBe(true);
   const histogram = await panel.locator('[data-testid="stream-histogram"] tr').evaluateAll((rows) =>
     rows.map((r) => ({ exit: (r as HTMLElement).dataset.exit, n: Number(r.lastElementChild?.textContent?.trim()) })),
   );

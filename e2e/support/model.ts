@@ -19,5 +19,9 @@ function shippedLayout(): StageLayout {
   return new StageLayout(stages.length);
 }
 
+const SHIPPED_LAYOUT = shippedLayout();
+
 /** Every embedding a full pass of the shipped model yields: its exits in order, then 'fused'. */
-export const SHIPPED_STAGES: readonly StageKey[] = shippedLayout().keys;
+export const SHIPPED_STAGES: readonly StageKey[] = SHIPPED_LAYOUT.keys;
+/** Where a budgeted stream's query can exit: every exit but the last, then the full model. */
+export const SHIPPED_STREAM_EXITS: readonly StageKey[] = SHIPPED_LAYOUT.streamExits;
