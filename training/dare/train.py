@@ -132,23 +132,36 @@ class IdentityClassifiers(torch.nn.Module):
         self.fcs = torch.nn.ModuleList(torch.nn.Linear(dim, identities, bias=False) for _ in range(exits))
 
 
+@dataclass(frozen=True)
+class StepStats:
+    """One iteration's losses: (triplet loss, share of violated triplets) per exit, stages then fused, and
+    the unweighted identity and distillation terms (0 when off) beside the weighted total."""
+    exits: list[tuple[float, float]]
+    identity: float
+    distill: float
+    total: float
+
+
 def train_step(model: torch.nn.Module, batch: torch.Tensor, labels: torch.Tensor, opt: torch.optim.Optimizer, cfg: TrainConfig,
-               classifiers: IdentityClassifiers | None, teacher: torch.Tensor | None) -> list[tuple[float, float]]:
+               classifiers: IdentityClassifiers | None, teacher: torch.Tensor | None) -> StepStats:
     """Per exit (stages, then fused): the triplet loss on the pre-neck embedding, plus the identity loss
     on the neck output and relational distillation towards the teacher's view of the batch."""
     out = model(batch)
     metric = out.raw + [out.fused]
     retrieval = out.stages + [out.fused]
     terms = [batch_hard_soft_margin(e, labels) for e in metric]
-    loss = sum(t[0] for t in terms) / len(terms)
-    if classifiers is not None and cfg.id_loss:
-        loss = loss + cfg.id_loss * sum(label_smoothed_ce(fc(e), labels) for fc, e in zip(classifiers.fcs, retrieval)) / len(retrieval)
-    if teacher is not None and cfg.distill:
-        loss = loss + cfg.distill * sum(relational_distillation(e, teacher) for e in retrieval) / len(retrieval)
+    triplet = sum(t[0] for t in terms) / len(terms)
+    zero = torch.zeros((), device=batch.device)
+    identity = (sum(label_smoothed_ce(fc(e), labels) for fc, e in zip(classifiers.fcs, retrieval)) / len(retrieval)
+                if classifiers is not None and cfg.id_loss else zero)
+    distill = (sum(relational_distillation(e, teacher) for e in retrieval) / len(retrieval)
+               if teacher is not None and cfg.distill else zero)
+    loss = triplet + cfg.id_loss * identity + cfg.distill * distill
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return [(float(l.detach()), float(v)) for l, v in terms]
+    return StepStats(exits=[(float(l.detach()), float(v)) for l, v in terms],
+                     identity=float(identity.detach()), distill=float(distill.detach()), total=float(loss.detach()))
 
 
 def param_groups(model: torch.nn.Module, classifiers: IdentityClassifiers | None, cfg: TrainConfig) -> list[dict]:
@@ -313,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     aug = AugmentConfig(height=cfg.height, width=cfg.width, erase_p=cfg.erase_p)
     iters_per_epoch = math.ceil(len(person_ids) / cfg.p)
 
-    stats: list[list[tuple[float, float]]] = []
+    stats: list[StepStats] = []
     t_start = time.time()
     for it in range(start_it, cfg.iterations):
         for g in opt.param_groups:
@@ -327,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         done = it + 1
         if done % iters_per_epoch == 0 or done == cfg.iterations:
             wall_now = wall + time.time() - t_start
-            mean = np.mean(np.array(stats), axis=0)
+            mean = np.mean(np.array([st.exits for st in stats]), axis=0)
             record = {
                 "iteration": done,
                 "epoch": done // iters_per_epoch,
@@ -336,6 +349,10 @@ def main(argv: list[str] | None = None) -> None:
                 "fusion_weights": [round(float(w), 4) for w in model.fusion_weights.detach().cpu()],
                 **{f"loss_{n}": round(float(mean[i, 0]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
                 **{f"violated_{n}": round(float(mean[i, 1]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
+                # Unweighted, as the triplet losses are; the run minimises total = triplet + id_loss·identity + distill·distillation.
+                "loss_identity": round(float(np.mean([st.identity for st in stats])), 4),
+                "loss_distillation": round(float(np.mean([st.distill for st in stats])), 4),
+                "loss_total": round(float(np.mean([st.total for st in stats])), 4),
             }
             with open(args.out / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")

@@ -87,6 +87,11 @@ def test_training_with_the_whole_v2_recipe_runs_and_exports(fake_market: Path, t
                 "--backbone-lr", "0.1", "--freeze-stem", "--erase-p", "0", "--photometric", "--warmup", "2"])
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1]["iteration"] == 5 and all(np.isfinite(r["loss_fused"]) for r in log)
+    # Every term the run minimises is logged, and the total is their weighted sum (to float rounding).
+    last = log[-1]
+    assert last["loss_identity"] > 0 and last["loss_distillation"] > 0
+    triplet = np.mean([last["loss_stage1"], last["loss_stage2"], last["loss_stage3"], last["loss_stage4"], last["loss_fused"]])
+    assert abs(last["loss_total"] - (triplet + last["loss_identity"] + 10 * last["loss_distillation"])) < 2e-3 * max(1.0, last["loss_total"])
     ckpt = torch.load(out / "final.pt")
     assert ckpt["config"]["bnneck"] and ckpt["config"]["distill"] == 10
     model, _ = load_checkpoint(out / "final.pt")
