@@ -18,8 +18,13 @@ KEPT = ("config", "hardware", "wall_seconds", "iteration")
 def compact(ckpt: dict[str, object], note: str) -> dict[str, object]:
     model = ckpt["model"]
     assert isinstance(model, dict)
-    half = {k: (v.half() if v.is_floating_point() else v) for k, v in model.items()}
-    return {**{k: ckpt[k] for k in KEPT if k in ckpt}, "model": half, "note": note}
+    def half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+
+    # The identity classifiers travel too, so that a restart does not begin its identity loss at chance.
+    classifiers = ckpt.get("classifiers")
+    kept = {"classifiers": half(classifiers)} if isinstance(classifiers, dict) else {}
+    return {**{k: ckpt[k] for k in KEPT if k in ckpt}, "model": half(model), **kept, "note": note}
 
 
 def main(argv: list[str] | None = None) -> None:

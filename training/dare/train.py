@@ -26,6 +26,7 @@ from .backbones import BACKBONES
 from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
 from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config
 from .multires import resize
+from .probe import exit_features, fit_classifiers
 from .proxy import proxy_train_samples
 from .teacher import MSMT17Teacher, cached_teacher_embeddings, init_head_from_teacher
 from .osnet import load_msmt17_weights, read_onnx_convs
@@ -64,6 +65,8 @@ class TrainConfig:
     warmup: int = 0  # iterations of linear lr warm-up
     teacher_head: bool = False  # the last head (every head across resolutions) starts as the MSMT17 FC (teacher.py)
     resolutions: list[list[int]] | None = None  # one backbone per exit at these sizes (dare/multires.py); height x width = the last
+    probe_epochs: int = 0  # --init with the identity loss: classifiers first fitted on the frozen model's features (dare/probe.py)
+    probe_views: int = 3  # augmented views of each training image those features are computed on
 
 
 def parse_resolutions(text: str) -> list[list[int]] | None:
@@ -193,13 +196,14 @@ def exits_by_resolution(state: dict[str, torch.Tensor], theirs: list[list[int]],
     return out
 
 
-def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> None:
+def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> dict[str, torch.Tensor] | None:
     """Loads a checkpoint's weights into `model` (float16 ones are cast back by load_state_dict); refuses
     one of another architecture, whose weights would not mean the same. A multi-resolution model may keep a
     subset of the checkpoint's exits (e.g. drop its smallest), each taken from the exit of the same size, or
     keep as many exits at other sizes, exit k from exit k.
     A run with BNNeck may start from a checkpoint without one: the necks are the only new weights (fresh
-    BatchNorms after the heads), so the identity loss can be tried as a warm restart of a finished model."""
+    BatchNorms after the heads), so the identity loss can be tried as a warm restart of a finished model.
+    Returns the checkpoint's identity classifiers when it has them for the same exits (None otherwise)."""
     ckpt = torch.load(path, map_location="cpu")
     theirs = ckpt["config"]
     def same_form(key: str, value: object) -> object:
@@ -224,6 +228,37 @@ def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> None:
     kept += f", exits resized from {their_res} to {mine_res}" if resized else ""
     kept += ", with fresh BNNecks" if adds_neck else ""
     print(f"initialised from {path} (iteration {ckpt.get('iteration', '?')} of its run{kept})")
+    return ckpt.get("classifiers") if not subset else None
+
+
+def start_classifiers(classifiers: IdentityClassifiers, kept: dict[str, torch.Tensor] | None, model: torch.nn.Module,
+                      images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig, device: torch.device) -> None:
+    """A warm restart's identity classifiers: the checkpoint's own when they fit (same exits, same
+    identities), then fitted on the loaded model's frozen features of cfg.probe_views augmented views of
+    every training image for cfg.probe_epochs epochs (dare/probe.py)."""
+    if kept is not None and all(kept[k].shape == v.shape for k, v in classifiers.state_dict().items() if k in kept):
+        classifiers.load_state_dict({k: v.float() for k, v in kept.items()})
+        print("identity classifiers: the checkpoint's")
+    if not cfg.probe_epochs:
+        return
+    t0 = time.time()
+    # A generator of its own: the training batches and their augmentation stay those of a run without probing.
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    aug = AugmentConfig(height=cfg.height, width=cfg.width, erase_p=cfg.erase_p)
+
+    def view(idx: torch.Tensor) -> torch.Tensor:
+        batch = augment(images[idx], aug, gen)
+        return photometric(batch, gen) if cfg.photometric else batch
+
+    model.to(device)
+    passes = [exit_features(model, len(images), view, cfg.p * cfg.k, device=device, seed=cfg.seed + v) for v in range(cfg.probe_views)]
+    features = [torch.cat([p[k] for p in passes]) for k in range(len(passes[0]))]
+    t1 = time.time()
+    print(f"features of {cfg.probe_views} views of {len(images)} images in {t1 - t0:.0f} s", flush=True)
+    fit = fit_classifiers(classifiers.fcs.to(device), features, labels.repeat(cfg.probe_views), epochs=cfg.probe_epochs, seed=cfg.seed)
+    print(f"identity classifiers fitted on frozen features in {time.time() - t1:.0f} s: label-smoothed CE "
+          f"{[round(v, 2) for v in fit.loss_before]} -> {[round(v, 2) for v in fit.loss_after]}, "
+          f"top-1 {[round(v, 3) for v in fit.accuracy_after]}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -258,6 +293,9 @@ def main(argv: list[str] | None = None) -> None:
                          "a fresh optimizer and lr schedule, as a longer run of a finished model; with --resolutions, a subset "
                          "of its exits, each from its exit of the same size, or as many exits at other sizes, exit k from exit k; "
                          "with BNNeck from one without, fresh necks")
+    ap.add_argument("--probe-epochs", type=int, default=5,
+                    help="with --init and the identity loss: epochs fitting the identity classifiers on the "
+                         "loaded model's frozen features before training (dare/probe.py; 0: start them as they are)")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -274,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
+        probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
@@ -308,7 +347,9 @@ def main(argv: list[str] | None = None) -> None:
         # resembles whom instead of how bright the crop is.
         teacher = teacher - teacher.mean(0)
     if args.init is not None and not resume:
-        init_from(model, args.init, cfg)
+        kept = init_from(model, args.init, cfg)
+        if classifiers is not None:
+            start_classifiers(classifiers, kept, model, images, labels, cfg, device)
     opt = torch.optim.Adam(param_groups(model, classifiers, cfg), lr=cfg.lr)
     start_it, wall = 0, 0.0
     if resume:
@@ -372,6 +413,7 @@ def main(argv: list[str] | None = None) -> None:
             torch.save(state, ckpt_path.with_suffix(".tmp"))
             os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
     torch.save({"config": asdict(cfg), "model": model.state_dict(), "hardware": hardware(),
+                "classifiers": classifiers.state_dict() if classifiers is not None else None,
                 "wall_seconds": wall + time.time() - t_start, "iteration": cfg.iterations}, args.out / "final.pt")
     print(f"done: {args.out / 'final.pt'}")
 

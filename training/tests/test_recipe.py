@@ -135,3 +135,45 @@ def test_shift_queries_changes_only_the_queries() -> None:
 def test_the_teacher_is_embedded_at_its_own_input() -> None:
     args = argparse.Namespace(teacher=True, checkpoint=None, tfjs_model=None)
     assert embedder(args)[1:] == (TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"])
+
+
+def test_fit_classifiers_learns_separable_identities_from_chance() -> None:
+    from dare.probe import fit_classifiers
+
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.randn(30, 16, generator=gen) * 3
+    labels = torch.arange(30).repeat_interleave(8)
+    features = [centres[labels] + torch.randn(len(labels), 16, generator=gen) for _ in range(2)]
+    fcs = torch.nn.ModuleList(torch.nn.Linear(16, 30, bias=False) for _ in range(2))
+    fit = fit_classifiers(fcs, features, labels, epochs=20, batch=32, lr=0.01)
+    assert min(fit.loss_before) > np.log(30) - 0.5  # random classifiers: no better than chance
+    assert max(fit.loss_after) < 1.0 and min(fit.accuracy_after) > 0.95
+    with pytest.raises(ValueError, match="3 embeddings"):
+        fit_classifiers(fcs, features + features[:1], labels)
+
+
+def test_a_restart_fits_its_identity_classifiers_first_and_checkpoints_carry_them(fake_market: Path, tmp_path: Path) -> None:
+    from dare import compact
+
+    common = ["--backbone", "osnet_x0_25", "--height", "64", "--width", "32", "--p", "4", "--k", "2", "--erase-p", "0",
+              "--cache", str(tmp_path / "cache"), "--threads", "1", "--id-loss", "1", "--iterations", "5"]
+    train.main(["--out", str(tmp_path / "first")] + common)
+    first = torch.load(tmp_path / "first" / "final.pt")
+    compact.main(["--checkpoint", str(tmp_path / "first" / "final.pt"), "--out", str(tmp_path / "first.fp16.pt")])
+    small = torch.load(tmp_path / "first.fp16.pt")
+    assert small["classifiers"].keys() == first["classifiers"].keys()
+    assert all(v.dtype == torch.float16 for v in small["classifiers"].values())
+
+    def restart(name: str, epochs: str) -> tuple[dict, float]:
+        # lr 0: training leaves the classifiers as the restart set them up, so the logged identity loss is theirs.
+        train.main(["--out", str(tmp_path / name), "--init", str(tmp_path / "first.fp16.pt"), "--lr", "0", "--probe-epochs", epochs] + common)
+        log = [json.loads(line) for line in (tmp_path / name / "log.jsonl").read_text().splitlines()]
+        return torch.load(tmp_path / name / "final.pt"), log[0]["loss_identity"]
+
+    kept, kept_loss = restart("kept", "0")
+    probed, probed_loss = restart("probed", "100")
+    assert kept["config"]["probe_epochs"] == 0 and probed["config"]["probe_epochs"] == 100
+    for k, v in first["classifiers"].items():  # without probing, the checkpoint's own classifiers
+        assert torch.allclose(kept["classifiers"][k], v.half().float()), k
+    # Fitted on other augmented views than the training batches, so not all of the gain carries over.
+    assert probed_loss < kept_loss - 0.25, (probed_loss, kept_loss)
