@@ -24,6 +24,13 @@ def stripe_pool(feature_map: torch.Tensor, stripes: int) -> torch.Tensor:
     return feature_map.reshape(n, c, stripes, h // stripes, w).mean(dim=(3, 4)).permute(0, 2, 1).reshape(n, stripes * c)
 
 
+def widen_to_stripes(fc1_weight: torch.Tensor, stripes: int) -> torch.Tensor:
+    """A globally pooled head's first FC weight (out, C) as the weight (out, stripes * C) of a stripe head
+    that computes the same function: each band gets 1/stripes of it, because the mean of equal bands' means
+    is the global mean. So a trained global head can start a stripe head without losing what it knows."""
+    return fc1_weight.repeat(1, stripes) / stripes
+
+
 class EmbeddingHead(nn.Module):
     """GAP -> FC 1024 + BN + ReLU -> FC 128, as in the paper; `stripes` > 1 pools horizontal bands
     instead of the whole map (models/README.md: it is what lifts a thin stage 1)."""
@@ -122,6 +129,6 @@ def from_config(config: dict) -> nn.Module:
         from .multires import DareMR
 
         return DareMR([tuple(r) for r in config["resolutions"]], config.get("backbone", "osnet_x0_25"), bool(config.get("bnneck", False)),
-                      bool(config.get("teacher_head", False)))
+                      bool(config.get("teacher_head", False)), config.get("exit_stripes") or None)
     return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)), bool(config.get("bnneck", False)),
                 bool(config.get("teacher_head", False)))

@@ -4,7 +4,8 @@ from the one input image (the paper's title, "... across Multiple Resolutions", 
 Why: OSNet x0.25 spends 54 % of its cost before its first tap (the 7x7 stem at full resolution), so exits
 cut along its depth cannot be cheap. The same network on a 96x48 downsample costs 13 % of it and still sees
 the whole person. Exit k runs backbone k on the input resized to resolutions[k] and pools its last feature
-map (GAP -> FC 1024 + BN + ReLU -> FC 128, plus a BNNeck while training); fused = sum_k w_k e_k. The exits
+map (GAP, or the means of horizontal stripes, -> FC + BN + ReLU -> FC 128, plus a BNNeck while training);
+fused = sum_k w_k e_k. The exits
 share nothing but the input, so the anytime runner computes exit k from the image, not from exit k-1.
 """
 from __future__ import annotations
@@ -29,17 +30,25 @@ def resize(x: torch.Tensor, size: Resolution) -> torch.Tensor:
 class DareMR(nn.Module):
     """Input: RGB float 0-255, NCHW, at the largest resolution (the model's declared input)."""
 
-    def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False, teacher_head: bool = False) -> None:
+    def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False, teacher_head: bool = False,
+                 stripes: list[int] | None = None) -> None:
         super().__init__()
         if list(resolutions) != sorted(resolutions):
             raise ValueError(f"resolutions must grow (the exits run in this order): {resolutions}")
+        stripes = list(stripes or [1] * len(resolutions))
+        if len(stripes) != len(resolutions) or min(stripes) < 1:
+            raise ValueError(f"one stripe count >= 1 per exit: {stripes} for {len(resolutions)} exits")
         self.resolutions = [tuple(r) for r in resolutions]
         self.backbone_name = backbone
         self.paths = nn.ModuleList(make_backbone(backbone) for _ in resolutions)
         hidden = TEACHER_HIDDEN if teacher_head else HIDDEN_DIM  # teacher_head: every head starts as the MSMT17 FC
-        self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], hidden=hidden) for p in self.paths)
+        self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], s, hidden) for p, s in zip(self.paths, stripes))
         self.necks = nn.ModuleList(neck() for _ in resolutions) if bnneck else None
         self.fusion_weights = nn.Parameter(torch.full((len(resolutions),), 1.0 / len(resolutions)))
+
+    @property
+    def stripes(self) -> list[int]:
+        return [h.stripes for h in self.heads]
 
     @property
     def exits(self) -> int:

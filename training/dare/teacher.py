@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .osnet import DEFAULT_ONNX, OSNetStages, load_msmt17_weights, read_onnx_convs
+from .model import widen_to_stripes
 
 TEACHER_DIM = 512
 TEACHER_SIZE = (256, 128)
@@ -76,9 +77,9 @@ def cached_teacher_embeddings(names: list[str], images: np.ndarray, cache_dir: P
 @torch.no_grad()
 def init_head_from_teacher(head: nn.Module, teacher: MSMT17Teacher, embeddings: np.ndarray) -> None:
     """Make a 512-wide EmbeddingHead on a conv5 tap start as the MSMT17 network: fc1 + BN = its FC + BN
-    (the ReLU is the head's own), fc2 = the 128 leading principal axes of its (un-normalised) embeddings
+    (the ReLU is the head's own; a stripe head's fc1 as its global-pooling equivalent), fc2 = the 128 leading principal axes of its (un-normalised) embeddings
     of the training images, so the head's output keeps as much of the teacher's geometry as 128 values can."""
-    head.fc1.weight.copy_(teacher.fc.weight)
+    head.fc1.weight.copy_(widen_to_stripes(teacher.fc.weight, head.stripes))
     head.fc1.bias.copy_(teacher.fc.bias)
     for k in ("weight", "bias", "running_mean", "running_var"):
         getattr(head.bn, k).copy_(getattr(teacher.bn, k))

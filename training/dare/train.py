@@ -24,7 +24,7 @@ from .data import AugmentConfig, PKSampler, augment, cached_images, market_root,
 from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation
 from .backbones import BACKBONES
 from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
-from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config
+from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config, widen_to_stripes
 from .multires import resize
 from .probe import exit_features, fit_classifiers
 from .proxy import proxy_train_samples
@@ -65,8 +65,18 @@ class TrainConfig:
     warmup: int = 0  # iterations of linear lr warm-up
     teacher_head: bool = False  # the last head (every head across resolutions) starts as the MSMT17 FC (teacher.py)
     resolutions: list[list[int]] | None = None  # one backbone per exit at these sizes (dare/multires.py); height x width = the last
+    exit_stripes: list[int] | None = None  # with resolutions: horizontal stripes each exit's head pools (None: 1 each, global)
     probe_epochs: int = 0  # --init with the identity loss: classifiers first fitted on the frozen model's features (dare/probe.py)
     probe_views: int = 3  # augmented views of each training image those features are computed on
+
+
+def parse_stripes(text: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--exit-stripes {text!r}: expected one whole number per exit, e.g. 4,5")
 
 
 def parse_resolutions(text: str) -> list[list[int]] | None:
@@ -112,10 +122,27 @@ def load_backbone_weights(backbone: torch.nn.Module, cfg: TrainConfig, calib: to
         load_torchvision_weights(backbone, cfg.weights)
 
 
+def check_stripes(model: torch.nn.Module, cfg: TrainConfig) -> None:
+    """Stripe counts that do not divide an exit's feature map would fail only at the first batch (after the
+    data, teacher and probe work): one image through the model says so at once."""
+    if not cfg.exit_stripes:
+        return
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, cfg.height, cfg.width))
+    except ValueError as e:
+        rows = [model.features(k, torch.zeros(1, 3, cfg.height, cfg.width)).shape[2] for k in range(model.exits)]
+        raise SystemExit(f"--exit-stripes {','.join(map(str, cfg.exit_stripes))}: {e} (the exits' feature maps have {rows} rows)")
+    finally:
+        model.train()
+
+
 def build_model(cfg: TrainConfig, calibration_images: np.ndarray) -> torch.nn.Module:
     """DaRe over one backbone's stages, or one backbone per resolution; every backbone starts from
     cfg.weights (or nothing)."""
     model = from_config(asdict(cfg))
+    check_stripes(model, cfg)
     if not cfg.weights:
         return model
     calib = torch.from_numpy(calibration_images).permute(0, 3, 1, 2).float()
@@ -220,15 +247,31 @@ def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> dict[str,
         sizes_may_differ = (subset and key == "resolutions") or (resized and key in ("resolutions", "height", "width"))
         if mine != other and not sizes_may_differ and not (adds_neck and key == "bnneck"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
-    state = exits_by_resolution(ckpt["model"], their_res, mine_res) if subset else ckpt["model"]
+    state = exits_by_resolution(ckpt["model"], their_res, mine_res) if subset else dict(ckpt["model"])
+    widened = widen_heads(model, state)
     missing, unexpected = model.load_state_dict(state, strict=not adds_neck)
     if unexpected or any(not k.startswith("necks.") for k in missing):
         raise SystemExit(f"--init {path}: weights that do not fit this model: {sorted(set(unexpected) | set(missing))[:4]}")
     kept = f", exits {mine_res} of {their_res}" if subset else ""
     kept += f", exits resized from {their_res} to {mine_res}" if resized else ""
     kept += ", with fresh BNNecks" if adds_neck else ""
+    kept += f", heads {widened} widened to stripes {getattr(model, 'stripes', [])}" if widened else ""
     print(f"initialised from {path} (iteration {ckpt.get('iteration', '?')} of its run{kept})")
     return ckpt.get("classifiers") if not subset else None
+
+
+def widen_heads(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[int]:
+    """Turns the checkpoint's globally pooled heads into this model's stripe heads where their counts differ
+    (in place, the same function: model.widen_to_stripes); returns the exits widened. Other differences are
+    left to load_state_dict to refuse."""
+    widened = []
+    for k, head in enumerate(getattr(model, "heads", [])):
+        key = f"heads.{k}.fc1.weight"
+        theirs = state.get(key)
+        if theirs is not None and head.stripes > 1 and theirs.shape[1] * head.stripes == head.fc1.weight.shape[1]:
+            state[key] = widen_to_stripes(theirs.float(), head.stripes)
+            widened.append(k + 1)
+    return widened
 
 
 def start_classifiers(classifiers: IdentityClassifiers, kept: dict[str, torch.Tensor] | None, model: torch.nn.Module,
@@ -296,6 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--probe-epochs", type=int, default=5,
                     help="with --init and the identity loss: epochs fitting the identity classifiers on the "
                          "loaded model's frozen features before training (dare/probe.py; 0: start them as they are)")
+    ap.add_argument("--exit-stripes", default="", help="with --resolutions: horizontal stripes each exit's head pools, e.g. 4,5 "
+                    "(each must divide its feature map's rows; default 1 each: global pooling); --init from global heads keeps their function")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -312,10 +357,13 @@ def main(argv: list[str] | None = None) -> None:
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
+        exit_stripes=parse_stripes(args.exit_stripes),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
+    if cfg.exit_stripes and (not cfg.resolutions or len(cfg.exit_stripes) != len(cfg.resolutions)):
+        raise SystemExit(f"--exit-stripes {args.exit_stripes}: needs --resolutions and one count per exit")
 
     if resume and args.iterations and args.iterations != cfg.iterations:
         if args.iterations <= resume["iteration"]:

@@ -22,9 +22,9 @@ needs_node = pytest.mark.skipif(
 RESOLUTIONS = [(48, 24), (64, 32), (112, 56)]
 
 
-def _random_model() -> DareMR:
+def _random_model(stripes: list[int] | None = None) -> DareMR:
     torch.manual_seed(0)
-    model = DareMR(RESOLUTIONS, bnneck=False)
+    model = DareMR(RESOLUTIONS, bnneck=False, stripes=stripes)
     model.train()
     with torch.no_grad():
         model(torch.rand(8, 3, 112, 56) * 255)  # non-trivial BN statistics
@@ -51,8 +51,9 @@ def test_resolutions_must_grow() -> None:
 
 
 @needs_node
-def test_export_runs_in_tfjs_as_in_pytorch_in_one_call_and_exit_by_exit(tmp_path: Path) -> None:
-    model = _random_model()
+@pytest.mark.parametrize("stripes", [None, [3, 2, 7]], ids=["global", "stripes"])  # the maps have 3, 4 and 7 rows
+def test_export_runs_in_tfjs_as_in_pytorch_in_one_call_and_exit_by_exit(tmp_path: Path, stripes: list[int] | None) -> None:
+    model = _random_model(stripes)
     out = tmp_path / "mr"
     export(model, 112, 56, out)
     meta = json.loads((out / "model.json").read_text())["userDefinedMetadata"]["dare"]
@@ -110,3 +111,37 @@ def test_init_keeps_a_subset_of_a_checkpoints_exits_or_resizes_them(fake_market:
     # the other way would drop trained weights: refused
     with pytest.raises(SystemExit, match="bnneck"):
         train.main(["--out", str(tmp_path / "back"), "--resolutions", "48x24,64x32", "--init", str(tmp_path / "id" / "final.pt")] + common)
+
+
+def test_a_widened_stripe_model_computes_what_its_global_checkpoint_did() -> None:
+    base = _random_model()
+    striped = DareMR(RESOLUTIONS, bnneck=False, stripes=[3, 2, 7])
+    state = dict(base.state_dict())
+    assert train.widen_heads(striped, state) == [1, 2, 3]
+    striped.load_state_dict(state)
+    striped.eval()
+    x = torch.rand(3, 3, 112, 56) * 255
+    with torch.no_grad():
+        a, b = base(x), striped(x)
+    for e, f in zip(a.stages + [a.fused], b.stages + [b.fused]):
+        assert torch.allclose(e, f, atol=1e-4), (e - f).abs().max()
+
+
+def test_exit_stripes_start_from_global_heads_and_must_divide_the_maps(fake_market: Path, tmp_path: Path) -> None:
+    common = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2",
+              "--resolutions", "32x16,64x32"]
+    train.main(["--out", str(tmp_path / "global")] + common)
+    glob = torch.load(tmp_path / "global" / "final.pt", map_location="cpu")["model"]
+    # lr 0: the widened heads are exactly the global ones spread over the bands
+    train.main(["--out", str(tmp_path / "striped"), "--exit-stripes", "2,4", "--init", str(tmp_path / "global" / "final.pt"), "--lr", "0"] + common)
+    striped = torch.load(tmp_path / "striped" / "final.pt", map_location="cpu")
+    assert striped["config"]["exit_stripes"] == [2, 4]
+    model, _ = load_checkpoint(tmp_path / "striped" / "final.pt")
+    assert model.stripes == [2, 4]
+    for k, s in enumerate([2, 4]):
+        w = glob[f"heads.{k}.fc1.weight"]
+        assert torch.equal(striped["model"][f"heads.{k}.fc1.weight"], w.repeat(1, s) / s)
+    with pytest.raises(SystemExit, match=r"do not split into 3 stripes.*\[2, 4\] rows"):
+        train.main(["--out", str(tmp_path / "bad"), "--exit-stripes", "2,3"] + common)
+    with pytest.raises(SystemExit, match="one count per exit"):
+        train.main(["--out", str(tmp_path / "bad2"), "--exit-stripes", "2"] + common)
