@@ -274,6 +274,14 @@ def widen_heads(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[
     return widened
 
 
+def save_weights(path: Path, cfg: TrainConfig, model: torch.nn.Module, classifiers: IdentityClassifiers | None,
+                 wall_seconds: float, iteration: int) -> None:
+    """What final.pt holds: enough to export, evaluate or --init from (no optimizer state)."""
+    torch.save({"config": asdict(cfg), "model": model.state_dict(), "hardware": hardware(),
+                "classifiers": classifiers.state_dict() if classifiers is not None else None,
+                "wall_seconds": wall_seconds, "iteration": iteration}, path)
+
+
 def start_classifiers(classifiers: IdentityClassifiers, kept: dict[str, torch.Tensor] | None, model: torch.nn.Module,
                       images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig, device: torch.device) -> None:
     """A warm restart's identity classifiers: the checkpoint's own when they fit (same exits, same
@@ -416,6 +424,7 @@ def main(argv: list[str] | None = None) -> None:
     iters_per_epoch = math.ceil(len(person_ids) / cfg.p)
 
     stats: list[StepStats] = []
+    decay_start = round(cfg.decay_start * cfg.iterations)
     t_start = time.time()
     for it in range(start_it, cfg.iterations):
         for g in opt.param_groups:
@@ -427,6 +436,10 @@ def main(argv: list[str] | None = None) -> None:
         stats.append(train_step(model, batch.to(device), labels[idx].to(device), opt, cfg, classifiers,
                                 teacher[idx].to(device) if teacher is not None else None))
         done = it + 1
+        if done == decay_start:
+            # The training loss has risen during every decay so far (models/README.md): these weights,
+            # evaluated beside final.pt, say whether the decay phase helps the test figures.
+            save_weights(args.out / "decay-start.pt", cfg, model, classifiers, wall + time.time() - t_start, done)
         if done % iters_per_epoch == 0 or done == cfg.iterations:
             wall_now = wall + time.time() - t_start
             mean = np.mean(np.array([st.exits for st in stats]), axis=0)
@@ -460,9 +473,7 @@ def main(argv: list[str] | None = None) -> None:
             }
             torch.save(state, ckpt_path.with_suffix(".tmp"))
             os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
-    torch.save({"config": asdict(cfg), "model": model.state_dict(), "hardware": hardware(),
-                "classifiers": classifiers.state_dict() if classifiers is not None else None,
-                "wall_seconds": wall + time.time() - t_start, "iteration": cfg.iterations}, args.out / "final.pt")
+    save_weights(args.out / "final.pt", cfg, model, classifiers, wall + time.time() - t_start, cfg.iterations)
     print(f"done: {args.out / 'final.pt'}")
 
 

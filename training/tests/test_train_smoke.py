@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import torch
+
 from dare import compact, train
 from conftest import SHARED
 
@@ -15,6 +17,10 @@ def test_train_runs_checkpoints_and_resumes(fake_market: Path, tmp_path: Path) -
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in log] == [5, 6]  # 20 identities / P=4 -> 5 iterations per epoch
     assert all(r["loss_fused"] > 0 for r in log) and (out / "final.pt").exists()
+    # the weights at the last constant-lr iteration, beside the final ones, for the decay phase's ablation
+    snapshot, final = (torch.load(out / f, map_location="cpu") for f in ("decay-start.pt", "final.pt"))
+    assert snapshot["iteration"] == 3 and final["iteration"] == 6 and snapshot["config"] == final["config"]
+    assert any(not torch.equal(snapshot["model"][k], v) for k, v in final["model"].items() if v.is_floating_point())
     # Resuming a finished run does no more work and keeps the log.
     train.main(common)
     assert len((out / "log.jsonl").read_text().splitlines()) == 2
