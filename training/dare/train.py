@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from torch.optim.swa_utils import AveragedModel
+
 from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, photometric, train_samples
 from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation
 from .backbones import BACKBONES
@@ -68,6 +70,7 @@ class TrainConfig:
     exit_stripes: list[int] | None = None  # with resolutions: horizontal stripes each exit's head pools (None: 1 each, global)
     probe_epochs: int = 0  # --init with the identity loss: classifiers first fitted on the frozen model's features (dare/probe.py)
     probe_views: int = 3  # augmented views of each training image those features are computed on
+    ema: float = 0.0  # decay of an exponential moving average of the weights and BN statistics, saved as ema.pt (0: off)
 
 
 def parse_stripes(text: str) -> list[int] | None:
@@ -312,6 +315,17 @@ def start_classifiers(classifiers: IdentityClassifiers, kept: dict[str, torch.Te
           f"top-1 {[round(v, 3) for v in fit.accuracy_after]}", flush=True)
 
 
+def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the model's weights and BN statistics (torch's AveragedModel), or None
+    when decay is 0. Averaging the last few hundred iterations' weights smooths the noise of the final steps
+    without a second run."""
+    if not decay:
+        return None
+    if not 0 < decay < 1:
+        raise SystemExit(f"--ema {decay}: the decay must lie between 0 and 1 (e.g. 0.999), or be 0 for none")
+    return AveragedModel(model, avg_fn=lambda avg, new, _n: decay * avg + (1 - decay) * new, use_buffers=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
@@ -349,6 +363,9 @@ def main(argv: list[str] | None = None) -> None:
                          "loaded model's frozen features before training (dare/probe.py; 0: start them as they are)")
     ap.add_argument("--exit-stripes", default="", help="with --resolutions: horizontal stripes each exit's head pools, e.g. 4,5 "
                     "(each must divide its feature map's rows; default 1 each: global pooling); --init from global heads keeps their function")
+    ap.add_argument("--ema", type=float, default=TrainConfig.ema, help="also keep an exponential moving average of the weights "
+                    "with this decay per iteration (e.g. 0.999) and write it as ema.pt beside final.pt, and as "
+                    "ema-decay-start.pt beside decay-start.pt (0: off)")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -365,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
-        exit_stripes=parse_stripes(args.exit_stripes),
+        exit_stripes=parse_stripes(args.exit_stripes), ema=args.ema,
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
     )
     if cfg.resolutions:
@@ -389,6 +406,8 @@ def main(argv: list[str] | None = None) -> None:
     sampler = PKSampler(labels.tolist(), cfg.p, cfg.k, cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
 
+    # Fresh heads and classifiers draw from torch's global generator: seeded, a run is repeatable.
+    torch.manual_seed(cfg.seed)
     model = build_model(cfg, images[torch.randperm(len(samples), generator=torch.Generator().manual_seed(1))[:256]].numpy())
     classifiers = IdentityClassifiers(exit_count(asdict(cfg)) + 1, EMBED_DIM, len(person_ids)) if cfg.id_loss else None
     teacher = None
@@ -407,12 +426,15 @@ def main(argv: list[str] | None = None) -> None:
         if classifiers is not None:
             start_classifiers(classifiers, kept, model, images, labels, cfg, device)
     opt = torch.optim.Adam(param_groups(model, classifiers, cfg), lr=cfg.lr)
+    ema = weight_average(model, cfg.ema)
     start_it, wall = 0, 0.0
     if resume:
         model.load_state_dict(resume["model"])
         if classifiers is not None:
             classifiers.load_state_dict(resume["classifiers"])
         opt.load_state_dict(resume["optimizer"])
+        if ema is not None:
+            ema.load_state_dict(resume["ema"])
         sampler.rng.setstate(resume["sampler_rng"])
         gen.set_state(resume["augment_rng"])
         start_it, wall = resume["iteration"], resume["wall_seconds"]
@@ -420,6 +442,8 @@ def main(argv: list[str] | None = None) -> None:
     model.to(device).train()
     if classifiers is not None:
         classifiers.to(device).train()
+    if ema is not None:
+        ema.to(device)
     aug = AugmentConfig(height=cfg.height, width=cfg.width, erase_p=cfg.erase_p)
     iters_per_epoch = math.ceil(len(person_ids) / cfg.p)
 
@@ -435,11 +459,15 @@ def main(argv: list[str] | None = None) -> None:
             batch = photometric(batch, gen)
         stats.append(train_step(model, batch.to(device), labels[idx].to(device), opt, cfg, classifiers,
                                 teacher[idx].to(device) if teacher is not None else None))
+        if ema is not None:
+            ema.update_parameters(model)
         done = it + 1
         if done == decay_start:
             # The training loss has risen during every decay so far (models/README.md): these weights,
             # evaluated beside final.pt, say whether the decay phase helps the test figures.
             save_weights(args.out / "decay-start.pt", cfg, model, classifiers, wall + time.time() - t_start, done)
+            if ema is not None:  # the average of the constant-rate phase alone (SWA's regime)
+                save_weights(args.out / "ema-decay-start.pt", cfg, ema.module, classifiers, wall + time.time() - t_start, done)
         if done % iters_per_epoch == 0 or done == cfg.iterations:
             wall_now = wall + time.time() - t_start
             mean = np.mean(np.array([st.exits for st in stats]), axis=0)
@@ -465,6 +493,7 @@ def main(argv: list[str] | None = None) -> None:
                 "model": model.state_dict(),
                 "classifiers": classifiers.state_dict() if classifiers is not None else None,
                 "optimizer": opt.state_dict(),
+                "ema": ema.state_dict() if ema is not None else None,
                 "sampler_rng": sampler.rng.getstate(),
                 "augment_rng": gen.get_state(),
                 "iteration": done,
@@ -474,6 +503,8 @@ def main(argv: list[str] | None = None) -> None:
             torch.save(state, ckpt_path.with_suffix(".tmp"))
             os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
     save_weights(args.out / "final.pt", cfg, model, classifiers, wall + time.time() - t_start, cfg.iterations)
+    if ema is not None:
+        save_weights(args.out / "ema.pt", cfg, ema.module, classifiers, wall + time.time() - t_start, cfg.iterations)
     print(f"done: {args.out / 'final.pt'}")
 
 

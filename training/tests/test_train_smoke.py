@@ -26,6 +26,36 @@ def test_train_runs_checkpoints_and_resumes(fake_market: Path, tmp_path: Path) -
     assert len((out / "log.jsonl").read_text().splitlines()) == 2
 
 
+def test_ema_writes_an_average_beside_the_final_weights_without_changing_training(fake_market: Path, tmp_path: Path) -> None:
+    from dare.export_tfjs import load_checkpoint
+
+    def run(name: str, extra: list[str]) -> Path:
+        out = tmp_path / name
+        train.main(["--out", str(out), "--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS),
+                    "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "4"] + extra)
+        return out
+
+    plain, averaged = run("plain", []), run("ema", ["--ema", "0.5"])
+    assert not (plain / "ema.pt").exists() and (averaged / "ema-decay-start.pt").exists()
+    final, other, ema = (torch.load(p, map_location="cpu") for p in (plain / "final.pt", averaged / "final.pt", averaged / "ema.pt"))
+    assert ema["config"]["ema"] == 0.5 and ema["iteration"] == 4
+    floats = [k for k, v in final["model"].items() if v.is_floating_point()]
+    # The average is kept aside: the trained weights are those of the same run without it.
+    assert all(torch.allclose(final["model"][k], other["model"][k]) for k in floats)
+    assert any(not torch.allclose(ema["model"][k], other["model"][k]) for k in floats)
+    # BN statistics are averaged too, so the average is a model of its own that loads and exports.
+    assert any(not torch.allclose(ema["model"][k], other["model"][k]) for k in floats if "running_mean" in k)
+    load_checkpoint(averaged / "ema.pt")
+
+
+def test_ema_refuses_a_decay_outside_0_1(fake_market: Path, tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit, match="--ema 1.5"):
+        train.main(["--out", str(tmp_path / "bad"), "--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS),
+                    "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2", "--ema", "1.5"])
+
+
 def test_refit_stage1_gives_a_stripe_head_that_loads_exports_and_keeps_the_rest(fake_market: Path, tmp_path: Path) -> None:
     import torch
 
