@@ -73,17 +73,18 @@ test('the budget decides the stage: a tiny one stops at stage 1, no limit reache
   expect((await results(page))[0].identity).toBe(QUERY_IDENTITY);
   await expect(page.getByText('With no time limit the query reached')).toBeVisible();
 
-  // One step below the top is a budget in ms again.
+  // One step below the top is a budget in ms again (the top itself may have moved since: real runs refine the costs).
   const slider = page.getByTestId('budget-slider');
-  const top = Number(await slider.getAttribute('max'));
-  await slider.fill(String(top - 1));
-  await expect(page.getByTestId('budget-value')).toHaveText(`${top - 1} ms`);
+  await slider.press('ArrowLeft');
+  await expect(page.getByTestId('budget-value')).toHaveText(/^\d+ ms$/);
+  const below = parseInt((await page.getByTestId('budget-value').textContent()) ?? '', 10);
+  expect(below).toBeLessThan(Number(await slider.getAttribute('max')));
   await setBudget(page, 'max');
 
   await page.reload();
   await expect(page.getByTestId('model-status')).toContainText('ready', { timeout: 60_000 });
   await expect(page.getByTestId('budget-value')).toHaveText('no limit');
-  await expect(slider).toHaveValue((await slider.getAttribute('max')) ?? '');
+  await expect.poll(() => slider.evaluate((el: HTMLInputElement) => el.value === el.max)).toBe(true);
 });
 
 test('the per-stage view ranks the gallery with every stage and fused side by side', async ({ page }) => {
