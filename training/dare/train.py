@@ -91,6 +91,13 @@ def parse_resolutions(text: str) -> list[list[int]] | None:
         raise SystemExit(f"--resolutions {text!r}: expected HxW,HxW,... (e.g. 96x48,128x64,224x112)")
 
 
+def decay_fraction(value: float) -> float:
+    """--decay-start: where the decay begins, as a fraction of the run; refused at once outside [0, 1)."""
+    if not 0 <= value < 1:
+        raise SystemExit(f"--decay-start {value}: expected a fraction in [0, 1) (0.5: half the run at constant lr; 0: decay from the start)")
+    return value
+
+
 def learning_rate(cfg: TrainConfig, it: int) -> float:
     """Constant, then exponential decay to lr * final_lr_factor at the last iteration (Hermans et al.)."""
     t0 = cfg.decay_start * cfg.iterations
@@ -351,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--freeze-stem", action="store_true")
     ap.add_argument("--erase-p", type=float, default=TrainConfig.erase_p, help="random erasing probability (0: off)")
     ap.add_argument("--photometric", action="store_true", help="colour, contrast and resolution augmentation")
+    ap.add_argument("--decay-start", type=float, default=TrainConfig.decay_start,
+                    help="fraction of the iterations at constant lr before the exponential decay (0: decay from the start)")
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup, help="iterations of linear lr warm-up")
     ap.add_argument("--teacher-head", action="store_true", help="start the last head (every head with --resolutions) as the MSMT17 network's FC")
     ap.add_argument("--init", type=Path, default=None,
@@ -382,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
-        exit_stripes=parse_stripes(args.exit_stripes), ema=args.ema,
+        exit_stripes=parse_stripes(args.exit_stripes), ema=args.ema, decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
     )
     if cfg.resolutions:
@@ -463,8 +472,8 @@ def main(argv: list[str] | None = None) -> None:
             ema.update_parameters(model)
         done = it + 1
         if done == decay_start:
-            # The training loss has risen during every decay so far (models/README.md): these weights,
-            # evaluated beside final.pt, say whether the decay phase helps the test figures.
+            # The triplet terms of the training loss rise during a decay while the identity term falls
+            # (models/README.md): these weights, evaluated beside final.pt, say what the decay does.
             save_weights(args.out / "decay-start.pt", cfg, model, classifiers, wall + time.time() - t_start, done)
             if ema is not None:  # the average of the constant-rate phase alone (SWA's regime)
                 save_weights(args.out / "ema-decay-start.pt", cfg, ema.module, classifiers, wall + time.time() - t_start, done)

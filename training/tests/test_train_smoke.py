@@ -56,6 +56,23 @@ def test_ema_refuses_a_decay_outside_0_1(fake_market: Path, tmp_path: Path) -> N
                     "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2", "--ema", "1.5"])
 
 
+def test_decay_start_0_decays_from_the_first_iteration_and_writes_no_constant_phase_snapshot(fake_market: Path, tmp_path: Path) -> None:
+    import pytest
+
+    cfg = train.TrainConfig(iterations=100, decay_start=0.0, warmup=0)
+    rates = [train.learning_rate(cfg, it) for it in range(101)]
+    assert rates[0] == cfg.lr and all(a > b for a, b in zip(rates, rates[1:]))
+    assert rates[100] == pytest.approx(cfg.lr * cfg.final_lr_factor)
+    common = ["--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS),
+              "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
+    out = tmp_path / "run"
+    train.main(["--out", str(out), "--decay-start", "0"] + common)
+    assert torch.load(out / "final.pt", map_location="cpu")["config"]["decay_start"] == 0.0
+    assert not (out / "decay-start.pt").exists()
+    with pytest.raises(SystemExit, match="--decay-start 1.0"):
+        train.main(["--out", str(tmp_path / "bad"), "--decay-start", "1"] + common)
+
+
 def test_refit_stage1_gives_a_stripe_head_that_loads_exports_and_keeps_the_rest(fake_market: Path, tmp_path: Path) -> None:
     import torch
 
