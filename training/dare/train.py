@@ -98,6 +98,13 @@ def decay_fraction(value: float) -> float:
     return value
 
 
+def ema_decay(value: float) -> float:
+    """--ema: the weight average's decay per iteration; refused at once outside (0, 1) unless 0 (off)."""
+    if value and not 0 < value < 1:
+        raise SystemExit(f"--ema {value}: the decay must lie between 0 and 1 (e.g. 0.999), or be 0 for none")
+    return value
+
+
 def learning_rate(cfg: TrainConfig, it: int) -> float:
     """Constant, then exponential decay to lr * final_lr_factor at the last iteration (Hermans et al.)."""
     t0 = cfg.decay_start * cfg.iterations
@@ -328,8 +335,6 @@ def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None
     without a second run."""
     if not decay:
         return None
-    if not 0 < decay < 1:
-        raise SystemExit(f"--ema {decay}: the decay must lie between 0 and 1 (e.g. 0.999), or be 0 for none")
     return AveragedModel(model, avg_fn=lambda avg, new, _n: decay * avg + (1 - decay) * new, use_buffers=True)
 
 
@@ -391,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
-        exit_stripes=parse_stripes(args.exit_stripes), ema=args.ema, decay_start=decay_fraction(args.decay_start),
+        exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
     )
     if cfg.resolutions:

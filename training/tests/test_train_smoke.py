@@ -48,12 +48,14 @@ def test_ema_writes_an_average_beside_the_final_weights_without_changing_trainin
     load_checkpoint(averaged / "ema.pt")
 
 
-def test_ema_refuses_a_decay_outside_0_1(fake_market: Path, tmp_path: Path) -> None:
+def test_ema_refuses_a_decay_outside_0_1_before_any_work(fake_market: Path, tmp_path: Path) -> None:
     import pytest
 
     with pytest.raises(SystemExit, match="--ema 1.5"):
         train.main(["--out", str(tmp_path / "bad"), "--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS),
                     "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2", "--ema", "1.5"])
+    # Refused while the arguments are read, as --decay-start is: no training image was decoded for it.
+    assert not (tmp_path / "cache").exists()
 
 
 def test_decay_start_0_decays_from_the_first_iteration_and_writes_no_constant_phase_snapshot(fake_market: Path, tmp_path: Path) -> None:
