@@ -102,22 +102,25 @@ test('a gallery file damaged after export is refused as a whole, also with "repl
   // The real model's embeddings as written: their distance from unit norm, against the import's 1e-5.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(12, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(48, 48 + headerLength))) as { dim: number; entries: { thumbnailBytes: number }[] };
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(48, 48 + headerLength))) as { dim: number; stages: string[]; entries: { thumbnailBytes: number }[] };
+  // One embedding per stage of the shipped model (its exits, then fused), as the header lists them.
+  expect(header.stages).toEqual([...SHIPPED_STAGES]);
+  const perEntry = header.stages.length;
   const floatsAt = 48 + headerLength;
   let worst = 0;
-  for (let v = 0; v < header.entries.length * 5; v++) {
+  for (let v = 0; v < header.entries.length * perEntry; v++) {
     let sum = 0;
     for (let j = 0; j < header.dim; j++) sum += view.getFloat32(floatsAt + (v * header.dim + j) * 4, true) ** 2;
     worst = Math.max(worst, Math.abs(Math.sqrt(sum) - 1));
   }
-  console.log(`largest |norm − 1| of the ${header.entries.length * 5} exported embeddings: ${worst.toExponential(2)}`);
+  console.log(`largest |norm − 1| of the ${header.entries.length * perEntry} exported embeddings: ${worst.toExponential(2)}`);
 
   // Damage the payload, header intact: one low-order embedding byte and one byte inside the thumbnail of
   // every other entry (3 of 6), changes no per-value check could see.
-  let thumbAt = floatsAt + header.entries.length * 5 * header.dim * 4;
+  let thumbAt = floatsAt + header.entries.length * perEntry * header.dim * 4;
   header.entries.forEach((e, i) => {
     if (i % 2 === 0) {
-      bytes[floatsAt + i * 5 * header.dim * 4 + 40] ^= 0x01;
+      bytes[floatsAt + i * perEntry * header.dim * 4 + 40] ^= 0x01;
       bytes[thumbAt + Math.floor(e.thumbnailBytes / 2)] ^= 0x55;
     }
     thumbAt += e.thumbnailBytes;
