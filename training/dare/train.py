@@ -240,20 +240,35 @@ def exits_by_resolution(state: dict[str, torch.Tensor], theirs: list[list[int]],
     return out
 
 
-def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> dict[str, torch.Tensor] | None:
-    """Loads a checkpoint's weights into `model` (float16 ones are cast back by load_state_dict); refuses
-    one of another architecture, whose weights would not mean the same. A multi-resolution model may keep a
-    subset of the checkpoint's exits (e.g. drop its smallest), each taken from the exit of the same size, or
-    keep as many exits at other sizes, exit k from exit k.
+@dataclass
+class InitPlan:
+    """What --init will load, decided from the checkpoint's config alone (so it can be refused before any work)."""
+    path: Path
+    checkpoint: dict
+    their_res: list[list[int]]
+    mine_res: list[list[int]]
+    subset: bool
+    resized: bool
+    adds_neck: bool
+
+
+def plan_init(path: Path, cfg: TrainConfig) -> InitPlan:
+    """Reads an --init checkpoint and refuses one of another architecture, whose weights would not mean the
+    same. A multi-resolution model may keep a subset of the checkpoint's exits (e.g. drop its smallest), each
+    taken from the exit of the same size, or keep as many exits at other sizes, exit k from exit k.
     A run with BNNeck may start from a checkpoint without one: the necks are the only new weights (fresh
-    BatchNorms after the heads), so the identity loss can be tried as a warm restart of a finished model.
-    Returns the checkpoint's identity classifiers when it has them for the same exits (None otherwise)."""
+    BatchNorms after the heads), so the identity loss can be tried as a warm restart of a finished model."""
+    if not path.is_file():
+        raise SystemExit(f"--init {path}: no such checkpoint file")
     ckpt = torch.load(path, map_location="cpu")
     theirs = ckpt["config"]
-    def same_form(key: str, value: object) -> object:
-        return [list(r) for r in value or []] if key == "resolutions" else value  # tuples or lists, none or []
+    def sizes(value: object) -> list[list[int]]:
+        return [list(r) for r in value or []]  # type: ignore[attr-defined]  # tuples or lists, none or []
 
-    mine_res, their_res = same_form("resolutions", cfg.resolutions), same_form("resolutions", theirs.get("resolutions"))
+    def same_form(key: str, value: object) -> object:
+        return sizes(value) if key == "resolutions" else value
+
+    mine_res, their_res = sizes(cfg.resolutions), sizes(theirs.get("resolutions"))
     subset = bool(mine_res) and mine_res != their_res and all(r in their_res for r in mine_res)
     # Same exits at other sizes: every weight fits (each exit pools globally) and means the same
     # network, so a finished model can be warm-restarted at a larger last exit.
@@ -264,6 +279,14 @@ def init_from(model: torch.nn.Module, path: Path, cfg: TrainConfig) -> dict[str,
         sizes_may_differ = (subset and key == "resolutions") or (resized and key in ("resolutions", "height", "width"))
         if mine != other and not sizes_may_differ and not (adds_neck and key == "bnneck"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
+    return InitPlan(path, ckpt, their_res, mine_res, subset, resized, adds_neck)
+
+
+def init_from(model: torch.nn.Module, plan: InitPlan) -> dict[str, torch.Tensor] | None:
+    """Loads the planned checkpoint's weights into `model` (float16 ones are cast back by load_state_dict).
+    Returns the checkpoint's identity classifiers when it has them for the same exits (None otherwise)."""
+    ckpt, path, their_res, mine_res = plan.checkpoint, plan.path, plan.their_res, plan.mine_res
+    subset, resized, adds_neck = plan.subset, plan.resized, plan.adds_neck
     state = exits_by_resolution(ckpt["model"], their_res, mine_res) if subset else dict(ckpt["model"])
     widened = widen_heads(model, state)
     missing, unexpected = model.load_state_dict(state, strict=not adds_neck)
@@ -410,6 +433,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"changing the run's length from {cfg.iterations} to {args.iterations} iterations (the lr schedule follows)")
         cfg.iterations = args.iterations
 
+    # A checkpoint that does not fit is refused here, before minutes of decoding and teacher embeddings.
+    init_plan = plan_init(args.init, cfg) if args.init is not None and not resume else None
     samples = train_samples(market_root())
     if cfg.split == "proxy":
         samples = proxy_train_samples(samples)
@@ -435,8 +460,8 @@ def main(argv: list[str] | None = None) -> None:
         # The teacher's ReLU features share a large common component; centred, their cosines say who
         # resembles whom instead of how bright the crop is.
         teacher = teacher - teacher.mean(0)
-    if args.init is not None and not resume:
-        kept = init_from(model, args.init, cfg)
+    if init_plan is not None:
+        kept = init_from(model, init_plan)
         if classifiers is not None:
             start_classifiers(classifiers, kept, model, images, labels, cfg, device)
     opt = torch.optim.Adam(param_groups(model, classifiers, cfg), lr=cfg.lr)

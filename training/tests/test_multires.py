@@ -145,3 +145,17 @@ def test_exit_stripes_start_from_global_heads_and_must_divide_the_maps(fake_mark
         train.main(["--out", str(tmp_path / "bad"), "--exit-stripes", "2,3"] + common)
     with pytest.raises(SystemExit, match="one count per exit"):
         train.main(["--out", str(tmp_path / "bad2"), "--exit-stripes", "2"] + common)
+
+
+def test_init_of_another_architecture_is_refused_before_any_image_is_decoded(fake_market: Path, tmp_path: Path) -> None:
+    # Only the checkpoint's config is read to refuse it; its weights do not matter here.
+    ckpt = tmp_path / "osnet.pt"
+    torch.save({"config": {"backbone": "osnet_x0_25", "resolutions": [[48, 24], [64, 32]], "height": 64, "width": 32, "bnneck": True},
+                "model": {}}, ckpt)
+    common = ["--resolutions", "48x24,80x40", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
+    # --backbone left out: the default (MobileNetV2) is not the checkpoint's network.
+    with pytest.raises(SystemExit, match="its backbone is 'osnet_x0_25', this run's is 'mobilenetv2'"):
+        train.main(["--out", str(tmp_path / "mnv2"), "--init", str(ckpt)] + common)
+    with pytest.raises(SystemExit, match="no such checkpoint file"):
+        train.main(["--out", str(tmp_path / "missing"), "--backbone", "osnet_x0_25", "--init", str(tmp_path / "nope.pt")] + common)
+    assert not (tmp_path / "cache").exists()
