@@ -38,3 +38,13 @@ def relational_distillation(student: torch.Tensor, teacher: torch.Tensor) -> tor
     s = F.normalize(student, dim=1)
     t = F.normalize(teacher, dim=1)
     return ((s @ s.t() - t @ t.t()) ** 2).mean()
+
+
+def self_distillation(exits: list[torch.Tensor]) -> torch.Tensor:
+    """Relational distillation from the last exit into each earlier one (exit order), the last one detached:
+    a cheap exit learns the full model's view of who resembles whom, so where it is sure it tends to give
+    the full model's answer, which is what the budgeted stream needs of it. Needs two exits or more."""
+    if len(exits) < 2:
+        raise ValueError(f"self-distillation needs two exits or more, got {len(exits)}")
+    target = exits[-1].detach()
+    return sum(relational_distillation(e, target) for e in exits[:-1]) / (len(exits) - 1)

@@ -23,7 +23,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, photometric, train_samples
-from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation
+from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation, self_distillation
 from .backbones import BACKBONES
 from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
 from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config, widen_to_stripes
@@ -60,6 +60,7 @@ class TrainConfig:
     bnneck: bool = False
     id_loss: float = 0.0  # weight of the label-smoothed identity loss (needs bnneck)
     distill: float = 0.0  # weight of relational distillation from the frozen MSMT17 network
+    self_distill: float = 0.0  # weight of relational distillation from the last exit (detached) into the earlier ones
     backbone_lr: float = 1.0  # the backbone's lr as a fraction of lr
     freeze_stem: bool = False
     erase_p: float = 0.5
@@ -182,10 +183,11 @@ class IdentityClassifiers(torch.nn.Module):
 @dataclass(frozen=True)
 class StepStats:
     """One iteration's losses: (triplet loss, share of violated triplets) per exit, stages then fused, and
-    the unweighted identity and distillation terms (0 when off) beside the weighted total."""
+    the unweighted identity, distillation and self-distillation terms (0 when off) beside the weighted total."""
     exits: list[tuple[float, float]]
     identity: float
     distill: float
+    self_distill: float
     total: float
 
 
@@ -203,12 +205,14 @@ def train_step(model: torch.nn.Module, batch: torch.Tensor, labels: torch.Tensor
                 if classifiers is not None and cfg.id_loss else zero)
     distill = (sum(relational_distillation(e, teacher) for e in retrieval) / len(retrieval)
                if teacher is not None and cfg.distill else zero)
-    loss = triplet + cfg.id_loss * identity + cfg.distill * distill
+    self_distill = self_distillation(out.stages) if cfg.self_distill else zero
+    loss = triplet + cfg.id_loss * identity + cfg.distill * distill + cfg.self_distill * self_distill
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return StepStats(exits=[(float(l.detach()), float(v)) for l, v in terms],
-                     identity=float(identity.detach()), distill=float(distill.detach()), total=float(loss.detach()))
+                     identity=float(identity.detach()), distill=float(distill.detach()), self_distill=float(self_distill.detach()),
+                     total=float(loss.detach()))
 
 
 def param_groups(model: torch.nn.Module, classifiers: IdentityClassifiers | None, cfg: TrainConfig) -> list[dict]:
@@ -382,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bnneck", action="store_true")
     ap.add_argument("--id-loss", type=float, default=TrainConfig.id_loss, help="weight of the label-smoothed identity loss (implies --bnneck)")
     ap.add_argument("--distill", type=float, default=TrainConfig.distill, help="weight of relational distillation from the MSMT17 network")
+    ap.add_argument("--self-distill", type=float, default=TrainConfig.self_distill,
+                    help="weight of relational distillation from the last exit (detached) into the earlier exits")
     ap.add_argument("--backbone-lr", type=float, default=TrainConfig.backbone_lr, help="backbone lr as a fraction of --lr")
     ap.add_argument("--freeze-stem", action="store_true")
     ap.add_argument("--erase-p", type=float, default=TrainConfig.erase_p, help="random erasing probability (0: off)")
@@ -416,7 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(**resume["config"]) if resume else TrainConfig(
         height=args.height, width=args.width, iterations=args.iterations or TrainConfig.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed,
         backbone=args.backbone, weights=DEFAULT_WEIGHTS[args.backbone] if args.weights is None else args.weights,
-        split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill,
+        split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill, self_distill=args.self_distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
         exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
@@ -433,6 +439,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"changing the run's length from {cfg.iterations} to {args.iterations} iterations (the lr schedule follows)")
         cfg.iterations = args.iterations
 
+    if cfg.self_distill < 0 or (cfg.self_distill and exit_count(asdict(cfg)) < 2):
+        raise SystemExit(f"--self-distill {cfg.self_distill}: needs a weight ≥ 0 and a model with two exits or more")
     # A checkpoint that does not fit is refused here, before minutes of decoding and teacher embeddings.
     init_plan = plan_init(args.init, cfg) if args.init is not None and not resume else None
     samples = train_samples(market_root())
@@ -518,9 +526,11 @@ def main(argv: list[str] | None = None) -> None:
                 "fusion_weights": [round(float(w), 4) for w in model.fusion_weights.detach().cpu()],
                 **{f"loss_{n}": round(float(mean[i, 0]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
                 **{f"violated_{n}": round(float(mean[i, 1]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
-                # Unweighted, as the triplet losses are; the run minimises total = triplet + id_loss·identity + distill·distillation.
+                # Unweighted, as the triplet losses are; the run minimises total = triplet + id_loss·identity + distill·distillation
+                # + self_distill·self-distillation.
                 "loss_identity": round(float(np.mean([st.identity for st in stats])), 4),
                 "loss_distillation": round(float(np.mean([st.distill for st in stats])), 4),
+                "loss_self_distillation": round(float(np.mean([st.self_distill for st in stats])), 4),
                 "loss_total": round(float(np.mean([st.total for st in stats])), 4),
             }
             with open(args.out / "log.jsonl", "a") as f:

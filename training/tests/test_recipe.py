@@ -12,7 +12,7 @@ from conftest import SHARED
 from dare import train
 from dare.data import photometric, train_samples, market_root
 from dare.evaluate import shift_queries
-from dare.loss import label_smoothed_ce, relational_distillation
+from dare.loss import label_smoothed_ce, relational_distillation, self_distillation
 from dare.model import Dare, exit_names, fold_necks
 from dare.proxy import EVAL_CAMERAS, TRAIN_CAMERAS, embedder, held_out_ids, photometric_shift, proxy_eval_split, proxy_train_samples
 from dare.teacher import TEACHER_SIZE
@@ -56,6 +56,32 @@ def test_relational_distillation_is_zero_for_the_same_geometry_and_positive_othe
     assert relational_distillation(torch.randn(16, 128), people).item() > 0.1
 
 
+def test_self_distillation_teaches_the_earlier_exits_and_leaves_the_last_alone() -> None:
+    torch.manual_seed(0)
+    people = torch.randn(4, 128).repeat_interleave(4, 0) + 0.05 * torch.randn(16, 128)
+    first, second = torch.randn(16, 128, requires_grad=True), torch.randn(16, 128, requires_grad=True)
+    last = people.clone().requires_grad_(True)
+    loss = self_distillation([first, second, last])
+    loss.backward()
+    # the mean of the earlier exits' terms, each towards the last exit's geometry
+    want = (relational_distillation(first, people) + relational_distillation(second, people)) / 2
+    assert loss.item() == pytest.approx(want.item(), rel=1e-6) and loss.item() > 0.1
+    assert first.grad.abs().sum() > 0 and second.grad.abs().sum() > 0 and last.grad is None
+    rotation = torch.linalg.qr(torch.randn(128, 128))[0]
+    assert self_distillation([people @ rotation, people]).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="two exits"):
+        self_distillation([people])
+
+
+def test_self_distillation_is_refused_for_one_exit_or_a_negative_weight_before_any_work(fake_market: Path, tmp_path: Path) -> None:
+    common = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
+    with pytest.raises(SystemExit, match="--self-distill 1.0: needs .* two exits or more"):
+        train.main(["--out", str(tmp_path / "one"), "--resolutions", "64x32", "--self-distill", "1"] + common)
+    with pytest.raises(SystemExit, match="--self-distill -1.0"):
+        train.main(["--out", str(tmp_path / "neg"), "--resolutions", "48x24,64x32", "--self-distill", "-1"] + common)
+    assert not (tmp_path / "cache").exists()
+
+
 def test_proxy_split_holds_out_people_and_cameras(fake_market: Path) -> None:
     samples = train_samples(market_root())
     held = held_out_ids(samples)
@@ -83,17 +109,18 @@ def test_training_with_the_whole_v2_recipe_runs_and_exports(fake_market: Path, t
 
     out = tmp_path / "run"
     train.main(["--out", str(out), "--backbone", "osnet_x0_25", "--height", "64", "--width", "32", "--p", "4", "--k", "2",
-                "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "5", "--id-loss", "1", "--distill", "10",
+                "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "5", "--id-loss", "1", "--distill", "10", "--self-distill", "2",
                 "--backbone-lr", "0.1", "--freeze-stem", "--erase-p", "0", "--photometric", "--warmup", "2"])
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1]["iteration"] == 5 and all(np.isfinite(r["loss_fused"]) for r in log)
     ckpt = torch.load(out / "final.pt")
     # Every term the run minimises is logged, and the total is their weighted sum (to float rounding).
     last = log[-1]
-    assert last["loss_identity"] > 0 and last["loss_distillation"] > 0
+    assert last["loss_identity"] > 0 and last["loss_distillation"] > 0 and last["loss_self_distillation"] > 0
     triplet = np.mean([last[f"loss_{n}"] for n in exit_names(ckpt["config"])])
-    assert abs(last["loss_total"] - (triplet + last["loss_identity"] + 10 * last["loss_distillation"])) < 2e-3 * max(1.0, last["loss_total"])
-    assert ckpt["config"]["bnneck"] and ckpt["config"]["distill"] == 10
+    weighted = triplet + last["loss_identity"] + 10 * last["loss_distillation"] + 2 * last["loss_self_distillation"]
+    assert abs(last["loss_total"] - weighted) < 2e-3 * max(1.0, last["loss_total"])
+    assert ckpt["config"]["bnneck"] and ckpt["config"]["distill"] == 10 and ckpt["config"]["self_distill"] == 2
     model, _ = load_checkpoint(out / "final.pt")
     assert model.necks is None
 
