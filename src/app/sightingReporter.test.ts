@@ -25,7 +25,7 @@ function person(identity: string | null, entryId: string | null, distance: numbe
     stage: 'fused',
     decision: { identity, distance, threshold: 0.8, margin: 0.1 },
     nearestEntryId: entryId,
-    stepsThisFrame: 0,
+    partsThisFrame: 0,
     stepsReached: 5,
     stepCount: 5,
   };

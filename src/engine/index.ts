@@ -33,7 +33,9 @@ export { loadDareModel, parseDareMetadata, ModelLoadError, type DareModel, type 
 export { toImageTensor, type PixelSource, type RgbaPixels } from './pixels';
 export { AnytimeRunner, type EmbedAllOptions } from './runner';
 /** Building blocks of the runner, for callers that schedule the steps themselves (the webcam's tracks). */
-export { StagedPass, finishEmbeddings, type StepResult } from './staged';
+export { StagedPass, finishEmbeddings, type StepResult, type PartResult } from './staged';
+export { PassParts, passParts } from './parts';
+export { PartCosts } from './partCosts';
 export { warmUp } from './warmup';
 export {
   Calibration,

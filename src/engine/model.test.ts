@@ -34,6 +34,18 @@ const FORMAT2_META = {
   version: 2,
 };
 
+/** Format 2 with its second exit cut into three parts. */
+const PARTS_META = {
+  ...FORMAT2_META,
+  stages: FORMAT2_META.stages.map((s, i) =>
+    i === 1
+      ? { ...s, parts: [{ features: 'res128x64/maxpool', macs: 1.2e7 }, { features: 'res128x64/stage1/features', macs: 1.6e7 }, { macs: 2e7 }] as { features?: string; macs: number }[] }
+      : s,
+  ),
+};
+type PartsMeta = { features?: string; macs: number }[];
+const PARTS_NODES = new Set([...NODES, 'res128x64/maxpool', 'res128x64/stage1/features', 'res128x64/stage2/features']);
+
 let dir: string;
 
 async function writeModelDir(name: string, modelJson: unknown, shards: Record<string, Uint8Array> = {}): Promise<string> {
@@ -119,16 +131,48 @@ describe('loadDareModel errors', () => {
 describe('parseDareMetadata', () => {
   it('accepts the contract (format 1, a chain) and says what feeds each stage', () => {
     const meta = parseDareMetadata(GOOD_META, NODES);
-    expect(meta).toEqual({ ...GOOD_META, stages: GOOD_META.stages.map((s, i) => ({ ...s, feed: i === 0 ? 'image' : `stage${i}/features` })) });
+    const feed = (i: number) => (i === 0 ? 'image' : `stage${i}/features`);
+    expect(meta).toEqual({
+      ...GOOD_META,
+      stages: GOOD_META.stages.map((s, i) => ({ ...s, feed: feed(i), parts: [{ feed: feed(i), features: s.features, embedding: s.embedding, macs: s.macs }] })),
+    });
     expect(layoutOf(meta).keys).toEqual(['1', '2', '3', '4', 'fused']);
   });
   it('accepts format 2: every exit computed from the input at its resolution, any number of exits', () => {
     const meta = parseDareMetadata(FORMAT2_META, NODES);
     expect(meta.version).toBe(2);
-    expect(meta.stages).toEqual(FORMAT2_META.stages.map((s) => ({ embedding: s.embedding, macs: s.macs, resolution: s.resolution, feed: 'image' })));
+    expect(meta.stages).toEqual(
+      FORMAT2_META.stages.map((s) => ({
+        embedding: s.embedding,
+        macs: s.macs,
+        resolution: s.resolution,
+        feed: 'image',
+        parts: [{ feed: 'image', features: null, embedding: s.embedding, macs: s.macs }],
+      })),
+    );
     expect(layoutOf(meta).keys).toEqual(['1', '2', '3', 'fused']);
     const thresholds = { '1': 1, '2': 0.9, '3': 0.8, fused: 0.8 };
     expect(parseDareMetadata({ ...FORMAT2_META, unknownThresholds: thresholds }, NODES).unknownThresholds).toEqual(thresholds);
+  });
+  it('reads format 2 exits cut into parts, each fed the feature map the part before it ended with', () => {
+    const meta = parseDareMetadata(PARTS_META, PARTS_NODES);
+    expect(meta.stages[1].parts).toEqual([
+      { feed: 'image', features: 'res128x64/maxpool', embedding: null, macs: 1.2e7 },
+      { feed: 'res128x64/maxpool', features: 'res128x64/stage1/features', embedding: null, macs: 1.6e7 },
+      { feed: 'res128x64/stage1/features', features: null, embedding: 'stage2/embedding', macs: 2e7 },
+    ]);
+    expect(meta.stages[0].parts).toHaveLength(1); // parts are optional per exit
+  });
+  it.each([
+    [(p: PartsMeta) => p.splice(2, 1, { features: 'res128x64/stage2/features', macs: 2e7 }), /parts\[2\]: the last part yields the embedding/],
+    [(p: PartsMeta) => p.splice(0, 1, { features: 'res128x64/maxpool', macs: 0.5e7 }), /parts\[0\]\.macs must be cumulative \(at least 10000000\)/],
+    [(p: PartsMeta) => p.splice(2, 1, { macs: 1.9e7 }), /the last part's macs \(19000000\) must be the stage's \(20000000\)/],
+    [(p: PartsMeta) => p.splice(1, 1, { features: 'nowhere', macs: 1.6e7 }), /stages\[1\]\.parts\[1\]\.features: node 'nowhere' is not in the graph/],
+    [(p: PartsMeta) => p.splice(0, 3), /stages\[1\]\.parts must list at least one part/],
+  ])('rejects parts %#', (edit, message) => {
+    const meta = structuredClone(PARTS_META);
+    edit((meta.stages[1] as { parts: PartsMeta }).parts);
+    expect(() => parseDareMetadata(meta, PARTS_NODES)).toThrow(message);
   });
   it('reads the optional unknown thresholds', () => {
     const unknownThresholds = { '1': 0.9, '2': 0.85, '3': 0.8, '4': 0.8, fused: 0.78 };

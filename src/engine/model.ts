@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
 import { MAX_EXITS, StageLayout } from './stages';
-import type { DareMetadata, DareStage, StageKey } from './types';
+import type { DareMetadata, DarePart, DareStage, StageKey } from './types';
 
 export type ModelLoadErrorKind =
   | 'network' // fetch itself failed (offline, DNS, CORS)
@@ -271,12 +271,38 @@ export function parseDareMetadata(raw: unknown, nodeNames?: ReadonlySet<string>)
     if (previous && macs < previous.macs) throw new Error(`stages[${i}].macs must be cumulative (at least stages[${i - 1}].macs)`);
     if (version === 1) {
       const features = node(stage.features, `stages[${i}].features`);
-      return { feed: previous?.features ?? inputName, features, embedding, macs };
+      const feed = previous?.features ?? inputName;
+      return { feed, features, embedding, macs, parts: [{ feed, features, embedding, macs }] };
     }
     if (stage.input !== inputName) throw new Error(`stages[${i}].input must be the model's input '${inputName}' (format 2)`);
     const resolution = stage.resolution;
     if (!Array.isArray(resolution) || resolution.length !== 2) throw new Error(`stages[${i}].resolution must be [height, width]`);
-    return { feed: inputName, embedding, macs, resolution: [positiveInt(resolution[0], `stages[${i}].resolution[0]`), positiveInt(resolution[1], `stages[${i}].resolution[1]`)] };
+    return {
+      feed: inputName,
+      embedding,
+      macs,
+      resolution: [positiveInt(resolution[0], `stages[${i}].resolution[0]`), positiveInt(resolution[1], `stages[${i}].resolution[1]`)],
+      parts: stage.parts === undefined ? [{ feed: inputName, features: null, embedding, macs }] : parseParts(stage.parts, i, inputName, embedding, macs, previous?.macs ?? 0),
+    };
+  };
+  // Format 2's optional parts: every part but the last ends with a feature map the next one is fed; the
+  // last yields the exit's embedding; their multiply-adds run from the previous exit's to this exit's.
+  const parseParts = (raw: unknown, i: number, feed: string, embedding: string, macs: number, before: number): DarePart[] => {
+    if (!Array.isArray(raw) || raw.length < 1) throw new Error(`stages[${i}].parts must list at least one part`);
+    const parts: DarePart[] = [];
+    let running = before;
+    raw.forEach((p: unknown, j) => {
+      const path = `stages[${i}].parts[${j}]`;
+      const part = obj(p, path);
+      const last = j === raw.length - 1;
+      if (last && part.features !== undefined) throw new Error(`${path}: the last part yields the embedding and must not name features`);
+      const partMacs = finite(part.macs, `${path}.macs`);
+      if (partMacs < running) throw new Error(`${path}.macs must be cumulative (at least ${running})`);
+      running = partMacs;
+      parts.push({ feed: parts[j - 1]?.features ?? feed, features: last ? null : node(part.features, `${path}.features`), embedding: last ? embedding : null, macs: partMacs });
+    });
+    if (running !== macs) throw new Error(`stages[${i}].parts: the last part's macs (${running}) must be the stage's (${macs})`);
+    return parts;
   };
   const parsed: DareStage[] = [];
   stages.forEach((s: unknown, i) => parsed.push(parseStage(s, i, parsed[i - 1])));

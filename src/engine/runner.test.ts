@@ -6,7 +6,10 @@ import { loadModel, NO_MODEL, noiseImage, TEST_MODELS, useBackend } from './node
 import type { RgbaPixels } from './pixels';
 import { AnytimeRunner } from './runner';
 import { stageKey, type StageCosts, type StageKey } from './types';
-import { prepareBatch, runMonolithic } from './staged';
+import { finishEmbeddings, prepareBatch, runMonolithic, StagedPass } from './staged';
+import { passParts } from './parts';
+import { PartCosts } from './partCosts';
+import { COSTS } from '../config';
 import { l2Normalise } from './vectors';
 import { warmUp } from './warmup';
 
@@ -157,6 +160,51 @@ describe.each(TEST_MODELS)('AnytimeRunner with the real model $name on wasm', ({
       const img = personLikeImage(W, H, seed);
       const staged = await runner.embed(img, { deadlineMs: Infinity });
       expectSameEmbeddings(staged.embeddings, await runner.embedAll(img));
+    }
+  });
+
+  it('resumes a pass where any part stopped: part by part gives the step-by-step embeddings, and a pass dropped inside an exit leaks nothing', async () => {
+    const parts = passParts(model.meta);
+    expect(parts.count).toBe(model.meta.stages.reduce((n, s) => n + s.parts.length, 0) + 1);
+    const byStep = await runner.embedAll(image);
+    const before = tf.memory().numTensors;
+    const pass = new StagedPass(model, [image], false);
+    const got: Partial<Record<StageKey, Float32Array>> = {};
+    for (let j = 0; j < parts.count; j++) {
+      const part = await pass.nextPart();
+      expect(part.index).toBe(j);
+      expect(part.step).toBe(parts.stepOf[j]);
+      expect(pass.partsDone).toBe(j + 1);
+      if (part.stage === null) continue;
+      expect(parts.depth(part.stage, model.layout)).toBe(j + 1);
+      expect(part.stepMs).toBeGreaterThanOrEqual(part.ms);
+      got[stageKey(part.stage)] = finishEmbeddings(part.values!, 1, false)[0];
+    }
+    expectSameEmbeddings(got, byStep);
+    await expect(pass.nextPart()).rejects.toThrow('all steps already ran');
+    for (let stop = 1; stop < parts.count; stop++) {
+      const dropped = new StagedPass(model, [image], false);
+      for (let j = 0; j < stop; j++) await dropped.nextPart();
+      dropped.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('plans parts with what a step costs: one-part steps as calibrated, the others by their share until measured', async () => {
+    const parts = passParts(model.meta);
+    const ms = model.layout.ids.map((id) => (id === 'fused' ? 0.01 : 10));
+    const costs = new PartCosts((await runnerWithCosts(ms)).calibration, parts);
+    const first = costs.cautious();
+    // A fresh estimate's deviation is a quarter of its mean (RunningCost), so cautious = mean · (1 + k/4).
+    const caution = 1 + COSTS.cautionDeviations / 4;
+    parts.stepOf.forEach((step, j) => expect(first[j]).toBeCloseTo(ms[step] * parts.shareOf[j] * caution, 6));
+    const summed = parts.stepOf.reduce<number[]>((sum, step, j) => ((sum[step] = (sum[step] ?? 0) + parts.shareOf[j]), sum), []);
+    summed.forEach((share) => expect(share).toBeCloseTo(1, 9));
+    // A part run teaches its own estimate (and a completed step the calibration, whose rate is 0 here).
+    const multi = parts.stepOf.findIndex((step) => !parts.single(step));
+    if (multi >= 0) {
+      costs.observe({ step: parts.stepOf[multi], index: multi, stage: null, values: null, ms: 50, stepMs: null });
+      expect(costs.cautious()[multi]).toBeGreaterThan(first[multi]);
     }
   });
 

@@ -1,9 +1,12 @@
-// Running the DaRe graph one step at a time (each exit, then the fusion) or all at once. A stage is fed
-// what its metadata names (DareStage.feed): the image batch, or the previous stage's feature map.
+// Running the DaRe graph one step at a time (each exit, then the fusion) or all at once. A step is one or
+// more parts (DareStage.parts), each one graph call fed what its metadata names: the image batch, or the
+// feature map the part before it (or, in a chain, the previous stage) ended with. A pass can stop after
+// any part and resume later, which is how the webcam spreads a long exit over several frames.
 import * as tf from '@tensorflow/tfjs';
 import type { DareModel } from './model';
 import { toImageTensor, type PixelSource } from './pixels';
 import type { StageId } from './stages';
+import type { DarePart } from './types';
 import { l2Normalise } from './vectors';
 
 /** [n, H, W, 3] float32 batch at the model's input size; with `flip`, [2n, …]: the images, then their
@@ -21,21 +24,34 @@ export function prepareBatch(model: DareModel, sources: readonly PixelSource[], 
   });
 }
 
-export interface StageOutput {
-  /** The feature map the next stage is fed (format 1); null when no stage is fed from this one. */
+export interface PartOutput {
+  /** The feature map the next part or stage is fed; null when nothing is fed from this part. */
   features: tf.Tensor | null;
-  embedding: tf.Tensor2D;
+  /** The exit's embedding, from its last part; null before. */
+  embedding: tf.Tensor2D | null;
 }
 
-/** Stage `index` (0-based) fed `input`: the tensor its metadata names as its feed (the image batch or
- * the previous stage's features). */
-export function runStage(model: DareModel, index: number, input: tf.Tensor): StageOutput {
-  const stage = model.meta.stages[index];
-  const outputs = stage.features ? [stage.features, stage.embedding] : [stage.embedding];
+/** One part fed `input`: the tensor its metadata names as its feed. */
+export function runPart(model: DareModel, part: DarePart, input: tf.Tensor): PartOutput {
+  const outputs = [part.features, part.embedding].filter((n): n is string => n !== null);
   // execute() answers one Tensor, not a list, when one output is asked for.
-  const result = model.graph.execute({ [stage.feed]: input }, outputs);
+  const result = model.graph.execute({ [part.feed]: input }, outputs);
   const out = Array.isArray(result) ? result : [result];
-  return stage.features ? { features: out[0], embedding: out[1] as tf.Tensor2D } : { features: null, embedding: out[0] as tf.Tensor2D };
+  return {
+    features: part.features === null ? null : out[0],
+    embedding: part.embedding === null ? null : (out[part.features === null ? 0 : 1] as tf.Tensor2D),
+  };
+}
+
+/** Waits until the backend has computed `t`, reading back one value: a part that yields no embedding
+ * would otherwise be timed as the moment its work was queued on webgl and webgpu. */
+async function settle(t: tf.Tensor): Promise<void> {
+  const one = tf.tidy(() => t.flatten().slice(0, 1));
+  try {
+    await one.data();
+  } finally {
+    one.dispose();
+  }
 }
 
 /** Every raw embedding (each exit, then fused) from one execute call. */
@@ -72,8 +88,22 @@ export interface StepResult {
   stage: StageId;
   /** The step's raw embedding rows ([rows, d], not normalised; the pass keeps it for the fusion: do not modify). */
   values: Float32Array;
-  /** Wall time of the step, its read-back included (so it is real on async backends). */
+  /** Wall time of the step's parts, their read-backs included (so it is real on async backends). */
   ms: number;
+}
+
+export interface PartResult {
+  /** The step (0-based) this part belongs to. */
+  step: number;
+  /** This part's place among all the parts of a pass (0-based; see PassParts). */
+  index: number;
+  /** The stage this part completed, with its raw embedding rows (as StepResult's); null inside an exit. */
+  stage: StageId | null;
+  values: Float32Array | null;
+  /** Wall time of this part. */
+  ms: number;
+  /** When this part completed its step: the step's time, its parts' summed (whenever they ran); else null. */
+  stepMs: number | null;
 }
 
 /** Σ w_s·e_s over the raw stage embeddings, as the graph's fused node computes it (weights from the
@@ -86,15 +116,19 @@ export function fuse(weights: readonly number[], stageValues: readonly Float32Ar
   return out;
 }
 
-/** One image batch going through the steps in order. What a later stage is fed stays on the backend
- * (the previous stage's feature map, and the image batch while a later stage still reads it); each
- * stage's embedding is read back (which makes the step timings real on async backends) and the fusion is
- * computed from those. dispose() frees what the last step left. */
+/** One image batch going through the steps in order, a part at a time or a step at a time. What a later
+ * part is fed stays on the backend (the previous part's feature map, and the image batch while a later
+ * stage still reads it); each stage's embedding is read back (which makes the step timings real on async
+ * backends) and the fusion is computed from those. dispose() frees what the last part left. */
 export class StagedPass {
   private features: tf.Tensor | null = null;
   private batch: tf.Tensor4D | null = null;
   private readonly stageValues: Float32Array[] = [];
   private next = 0;
+  /** Parts of step `next` already run, and their time. */
+  private part = 0;
+  private partMs = 0;
+  private parts = 0;
   /** Rows of every embedding: sources.length, doubled with flip. */
   readonly rows: number;
 
@@ -106,30 +140,47 @@ export class StagedPass {
     this.rows = sources.length * (flip ? 2 : 1);
   }
 
-  /** Steps run so far. */
+  /** Steps completed so far. */
   get done(): number {
     return this.next;
   }
 
-  /** Runs the next step (the first one also resizes and batches the images). */
+  /** Parts run so far (of every step). */
+  get partsDone(): number {
+    return this.parts;
+  }
+
+  /** Runs the rest of the current step (all its parts, or those a nextPart() call left). */
   async step(): Promise<StepResult> {
+    for (;;) {
+      const part = await this.nextPart();
+      if (part.stage !== null && part.values !== null && part.stepMs !== null) return { stage: part.stage, values: part.values, ms: part.stepMs };
+    }
+  }
+
+  /** Runs the next part (the first one also resizes and batches the images). */
+  async nextPart(): Promise<PartResult> {
     const i = this.next;
     const { layout, meta } = this.model;
     if (i >= layout.stepCount) throw new Error('all steps already ran');
     const t0 = performance.now();
-    this.next++;
+    const index = this.parts++;
     if (i === layout.fusionStep) {
+      this.next++;
       this.dispose();
       const values = fuse(meta.fused.weights, this.stageValues);
-      return { stage: 'fused', values, ms: performance.now() - t0 };
+      const ms = performance.now() - t0;
+      return { step: i, index, stage: 'fused', values, ms, stepMs: ms };
     }
-    this.batch ??= i === 0 ? prepareBatch(this.model, this.sources, this.flip) : null;
-    const fromImage = meta.stages[i].feed === meta.input.name;
+    const stageParts = meta.stages[i].parts;
+    const part = stageParts[this.part];
+    this.batch ??= i === 0 && this.part === 0 ? prepareBatch(this.model, this.sources, this.flip) : null;
+    const fromImage = part.feed === meta.input.name;
     const input = fromImage ? this.batch : this.features;
-    if (!input) throw new Error(`stage ${i + 1} is fed '${meta.stages[i].feed}', which the previous steps did not leave`);
-    let out: StageOutput;
+    if (!input) throw new Error(`stage ${i + 1} part ${this.part + 1} is fed '${part.feed}', which the previous parts did not leave`);
+    let out: PartOutput;
     try {
-      out = runStage(this.model, i, input);
+      out = runPart(this.model, part, input);
     } finally {
       if (fromImage) this.releaseBatchAfter(i);
       else {
@@ -138,12 +189,24 @@ export class StagedPass {
       }
     }
     this.features = out.features;
+    this.part++;
     try {
+      if (out.embedding === null) {
+        if (out.features) await settle(out.features);
+        const ms = performance.now() - t0;
+        this.partMs += ms;
+        return { step: i, index, stage: null, values: null, ms, stepMs: null };
+      }
       const values = await readFloat32(out.embedding);
       this.stageValues.push(values);
-      return { stage: layout.stepStage(i), values, ms: performance.now() - t0 };
+      const ms = performance.now() - t0;
+      const stepMs = this.partMs + ms;
+      this.next++;
+      this.part = 0;
+      this.partMs = 0;
+      return { step: i, index, stage: layout.stepStage(i), values, ms, stepMs };
     } finally {
-      out.embedding.dispose();
+      out.embedding?.dispose();
     }
   }
 

@@ -20,6 +20,19 @@ export { StageLayout, stageKey, isStageKey, MAX_EXITS, type ExitStage, type Stag
 /** One L2-normalised embedding per stage id (every stage for gallery entries). */
 export type StageEmbeddings = Partial<Record<StageKey, Float32Array>>;
 
+/** One graph call of an exit: the engine can stop after any part and resume with the next in a later
+ * frame (format 2's optional `parts`; an exit without them is one part). */
+export interface DarePart {
+  /** The node this part is fed: the stage's feed for its first part, else the previous part's features. */
+  feed: string;
+  /** The feature map the next part (or, format 1, the next stage) is fed; null when nothing is fed from it. */
+  features: string | null;
+  /** The exit's embedding: computed by its last part only. */
+  embedding: string | null;
+  /** Cumulative multiply-adds at the end of this part, in execution order (the last part's = the stage's). */
+  macs: number;
+}
+
 /** One exit of the model, as the engine runs it (both contract formats, docs/architecture.md). */
 export interface DareStage {
   /** The graph node this stage is fed: the model's input, or (format 1, a chain) the previous stage's features. */
@@ -31,6 +44,8 @@ export interface DareStage {
   macs: number;
   /** Format 2: the [height, width] the graph resizes the input to for this exit. */
   resolution?: readonly [number, number];
+  /** The exit's graph calls in order (at least one; the last yields `embedding`). */
+  parts: readonly DarePart[];
 }
 
 export interface DareMetadata {

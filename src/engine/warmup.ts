@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { errorMessage } from './errors';
 import type { DareModel } from './model';
-import { prepareBatch, runMonolithic, runStage, StagedPass } from './staged';
+import { prepareBatch, runMonolithic, runPart, StagedPass } from './staged';
 
 interface CompilingBackend {
   checkCompileCompletionAsync(): Promise<unknown>;
@@ -49,10 +49,10 @@ export async function warmUp(model: DareModel): Promise<void> {
 function traceAllPrograms(model: DareModel, rows: number, height: number, width: number): void {
   const batch = tf.zeros([rows, height, width, 3]) as tf.Tensor4D;
   let features: tf.Tensor | null = null;
-  model.meta.stages.forEach((stage, i) => {
-    const input = stage.feed === model.meta.input.name ? batch : features;
-    if (input) features = runStage(model, i, input).features;
-  });
+  for (const part of model.meta.stages.flatMap((stage) => stage.parts)) {
+    const input: tf.Tensor | null = part.feed === model.meta.input.name ? batch : features;
+    if (input) features = runPart(model, part, input).features;
+  }
   runMonolithic(model, batch);
   tf.reverse(batch, 2);
 }

@@ -5,23 +5,24 @@
 // (step = the next stage of one person, or the fusion once all its exits are done), always to the person
 // whose answer is least certain: no answer yet before any answer, then the shallowest stage, then the
 // answer closest to the unknown threshold, then the person seen first. A person keeps the features of
-// the deepest stage reached and resumes from them in a later frame, so steps never repeat and, frame after
-// frame, a small budget still carries someone who stays in view to the last stage and the fusion. A step is only
-// given when its calibrated cost (plus, for a person's first step in the frame, the crop and matching
-// overhead) fits in what is left; a step that does not fit for one person may still fit for another
-// (the fusion is cheap). Only when nothing fits at all does a person with no answer yet get stage 1 anyway.
-// People whose answer is complete (fused) only get steps after everyone else: a refresh on a newer crop,
-// finishing a refresh already started before beginning another.
+// the last part run and resumes from them in a later frame, so parts never repeat and, frame after
+// frame, a small budget still carries someone who stays in view to the last stage and the fusion, even
+// when a whole exit costs more than a frame leaves. A part is only given when its calibrated cost (plus,
+// for a person's first part in the frame, the crop and matching overhead) fits in what is left; a part
+// that does not fit for one person may still fit for another (the fusion is cheap). Only when nothing
+// fits at all does a person with no answer yet get stage 1 anyway. People whose answer is complete
+// (fused) only get parts after everyone else: a refresh on a newer crop, finishing a refresh already
+// started before beginning another.
 
 export interface PlanTrack {
   id: number;
-  /** Steps already done on this person's current crop: 0 = none … stepMs.length = fused. */
-  stepsDone: number;
+  /** Parts already done on this person's current crop: 0 = none … partMs.length = fused. */
+  partsDone: number;
   /** Certainty of the current answer (see Decision.margin); null when there is no answer yet. */
   margin: number | null;
   /** Arrival order (the track id works: ids grow). */
   order: number;
-  /** The answer is complete and these steps would recompute it on a newer crop. */
+  /** The answer is complete and these parts would recompute it on a newer crop. */
   refresh?: boolean;
 }
 
@@ -29,57 +30,62 @@ export interface PlanInput {
   budgetMs: number;
   /** Time already spent on this frame (grabbing it, the detector). */
   elapsedMs: number;
-  /** Calibrated ms of each step, in step order (each exit alone, then the fusion). */
-  stepMs: readonly number[];
-  /** Per person given any step: cropping, reading the embedding back, matching it. */
+  /** Calibrated ms of each part, in pass order (each exit's parts, then the fusion). */
+  partMs: readonly number[];
+  /** Parts of a pass up to its first answer (stage 1's): what a person with no answer gets when nothing fits. */
+  firstAnswerParts?: number;
+  /** Per person given any part: cropping, reading the embedding back, matching it. */
   perPersonMs: number;
   tracks: readonly PlanTrack[];
 }
 
 export interface Allotment {
   id: number;
-  /** Steps to run for this person in this frame (from its stepsDone on). */
-  steps: number;
+  /** Parts to run for this person in this frame (from its partsDone on). */
+  parts: number;
   /** Planned time for them, overhead included. */
   ms: number;
+  /** Nothing fitted: these parts (up to the person's first answer) run even though the frame overruns. */
+  forced?: boolean;
 }
 
 /** The plan for one frame, in the order the people should be run (most uncertain first). */
 export function planFrame(input: PlanInput): Allotment[] {
   let left = input.budgetMs - input.elapsedMs;
-  const state = input.tracks.map((t) => ({ track: t, done: t.stepsDone, allot: { id: t.id, steps: 0, ms: 0 }, blocked: false }));
+  const state = input.tracks.map((t) => ({ track: t, done: t.partsDone, allot: { id: t.id, parts: 0, ms: 0 }, blocked: false }));
   const order: Allotment[] = [];
   for (;;) {
-    const open = state.filter((s) => !s.blocked && s.done < input.stepMs.length);
+    const open = state.filter((s) => !s.blocked && s.done < input.partMs.length);
     if (open.length === 0) break;
-    open.sort((a, b) => compareUncertainty({ ...a.track, stepsDone: a.done }, { ...b.track, stepsDone: b.done }));
+    open.sort((a, b) => compareUncertainty({ ...a.track, partsDone: a.done }, { ...b.track, partsDone: b.done }));
     const next = open[0];
-    const cost = input.stepMs[next.done] + (next.allot.steps === 0 ? input.perPersonMs : 0);
+    const cost = input.partMs[next.done] + (next.allot.parts === 0 ? input.perPersonMs : 0);
     if (cost > left) {
       next.blocked = true;
       continue;
     }
     left -= cost;
     next.done += 1;
-    next.allot.steps += 1;
+    next.allot.parts += 1;
     next.allot.ms += cost;
-    if (next.allot.steps === 1) order.push(next.allot);
+    if (next.allot.parts === 1) order.push(next.allot);
   }
   if (order.length === 0) {
     // Nothing fits: a person without any answer still gets stage 1 (this frame overruns), because an
     // answer late beats none; people who have an answer keep it.
     const waiting = state.filter((s) => s.done === 0 && !s.track.refresh).sort((a, b) => compareUncertainty(a.track, b.track))[0];
-    if (waiting) order.push({ id: waiting.track.id, steps: 1, ms: input.stepMs[0] + input.perPersonMs });
+    const parts = input.firstAnswerParts ?? 1;
+    if (waiting) order.push({ id: waiting.track.id, parts, ms: input.partMs.slice(0, parts).reduce((s, ms) => s + ms, 0) + input.perPersonMs, forced: true });
   }
   return order;
 }
 
-/** Negative when `a` is less certain than `b` (so it should get the next step). */
+/** Negative when `a` is less certain than `b` (so it should get the next part). */
 export function compareUncertainty(a: PlanTrack, b: PlanTrack): number {
   const refresh = Number(a.refresh ?? false) - Number(b.refresh ?? false);
   if (refresh !== 0) return refresh;
-  if (a.refresh) return b.stepsDone - a.stepsDone || a.order - b.order;
-  if (a.stepsDone !== b.stepsDone) return a.stepsDone - b.stepsDone;
+  if (a.refresh) return b.partsDone - a.partsDone || a.order - b.order;
+  if (a.partsDone !== b.partsDone) return a.partsDone - b.partsDone;
   const ma = a.margin ?? 0;
   const mb = b.margin ?? 0;
   if (ma !== mb) return ma - mb;

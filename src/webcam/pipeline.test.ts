@@ -6,6 +6,7 @@ import { Calibration, memoryCostStorage } from '../engine/calibration';
 import { GalleryIndex } from '../engine/matcher';
 import type { DareModel } from '../engine/model';
 import { loadModel, modelAvailable, NO_MODEL, useBackend } from '../engine/node/testModel';
+import { passParts } from '../engine/parts';
 import { AnytimeRunner } from '../engine/runner';
 import { warmUp } from '../engine/warmup';
 import type { PersonDetector } from './detector';
@@ -99,15 +100,17 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
 
   it('resumes each person where an earlier frame stopped: no step is run twice', async () => {
     const pipeline = new WebcamPipeline({ detector, model, calibration, gallery: gallerySource().view });
-    // A budget the detector alone exceeds: each frame, one person without an answer still gets stage 1.
+    // A budget the detector alone exceeds: each frame, one person without an answer still gets stage 1
+    // (all of its parts).
+    const toFirst = passParts(model.meta).depth(1, model.layout);
     const tiny = await run(pipeline, 0, 3, 1);
-    expect(tiny.map((r) => r.perPerson.map((p) => p.steps))).toEqual([[1], [1], []]);
+    expect(tiny.map((r) => r.perPerson.map((p) => p.parts))).toEqual([[toFirst], [toFirst], []]);
     expect(tiny[2].people.map((p) => p.stage)).toEqual([1, 1]);
     expect(tiny.every((r) => r.overran)).toBe(true);
     // Then room for everything: the later exits and the fusion only, stage 1's output kept.
     const [roomy] = await run(pipeline, 3, 1, 10_000);
-    const rest = model.layout.stepCount - 1;
-    expect(roomy.perPerson.map((p) => p.steps)).toEqual([rest, rest]);
+    const rest = passParts(model.meta).count - toFirst;
+    expect(roomy.perPerson.map((p) => p.parts)).toEqual([rest, rest]);
     expect(roomy.people.map((p) => p.stage)).toEqual(['fused', 'fused']);
     pipeline.dispose();
   }, 180_000);

@@ -8,6 +8,8 @@ import type { Calibration, DareModel, Match, StageId } from '../engine';
 import { deadlineFor, planFrame } from './budget';
 import { WEBCAM } from '../config';
 import { RunningCost } from '../engine/runningCost';
+import { PartCosts } from '../engine/partCosts';
+import { passParts } from '../engine/parts';
 import { cropPerson } from './crop';
 import type { PersonDetector } from './detector';
 import { DetectorSizer } from './detectorSize';
@@ -43,8 +45,8 @@ export interface PersonView {
   decision: Decision | null;
   /** The gallery entry the decision's distance is to (null before a match, or with an empty gallery). */
   nearestEntryId: string | null;
-  /** Engine steps run on this person in this frame. */
-  stepsThisFrame: number;
+  /** Engine parts run on this person in this frame (a part: a stage, or a piece of a long one). */
+  partsThisFrame: number;
 }
 
 export interface FrameReport {
@@ -63,8 +65,8 @@ export interface FrameReport {
   /** What this frame would have needed at least to stay in budget: grabbing it, the detector and stage 1
    * of one person (the benchmark's "budget is at least the detector's cost plus stage 1"). */
   floorMs: number;
-  /** Engine ms spent on each person that got steps in this frame. */
-  perPerson: { track: number; steps: number; ms: number }[];
+  /** Engine parts and ms spent on each person that got any in this frame. */
+  perPerson: { track: number; parts: number; ms: number }[];
   overran: boolean;
   people: PersonView[];
 }
@@ -99,8 +101,12 @@ export class WebcamPipeline {
   private frames = 0;
   /** Crops being collected for enrollments, by track id. */
   private readonly captures = new Map<number, Capture>();
+  /** What each part of a pass costs: the frame is planned in parts, so a long exit spreads over frames. */
+  private readonly partCosts: PartCosts;
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    this.partCosts = new PartCosts(deps.calibration, passParts(deps.model.meta));
+  }
 
   /** Measures the detector at each input size for frames of this size (called by process() when the
    * size changes; call it ahead, e.g. while the camera starts, to keep the first frames in budget). */
@@ -158,20 +164,22 @@ export class WebcamPipeline {
     this.capture(frame, inView);
 
     const gallery = this.deps.gallery();
-    // The engine's calibration: what the webcam learns about the steps, search plans with too.
-    const stepMs = this.deps.calibration.cautiousStepCosts(false);
+    // Built on the engine's calibration: what the webcam learns about whole steps, search plans with too.
+    const partMs = this.partCosts.cautious();
+    const { model } = this.deps;
     const plan = planFrame({
       budgetMs: settings.budgetMs,
       elapsedMs: performance.now() - t0,
-      stepMs,
+      partMs,
+      firstAnswerParts: passParts(model.meta).depth(1, model.layout),
       perPersonMs: this.perPerson.cautious,
       tracks: inView.flatMap((t) => {
         const r = this.reid.get(t.id)!;
         const margin = r.decision ? r.decision.margin : null;
-        if (!r.complete) return [{ id: t.id, stepsDone: r.stepsDone, margin, order: t.id }];
-        if (r.refreshing) return [{ id: t.id, stepsDone: r.stepsDone, margin, order: t.id, refresh: true }];
+        if (!r.complete) return [{ id: t.id, partsDone: r.partsDone, margin, order: t.id }];
+        if (r.refreshing) return [{ id: t.id, partsDone: r.partsDone, margin, order: t.id, refresh: true }];
         const due = this.frames - r.cropFrame >= WEBCAM.refreshAfterFrames;
-        return due ? [{ id: t.id, stepsDone: 0, margin, order: t.id, refresh: true }] : [];
+        return due ? [{ id: t.id, partsDone: 0, margin, order: t.id, refresh: true }] : [];
       }),
     });
 
@@ -181,11 +189,11 @@ export class WebcamPipeline {
       const start = performance.now();
       const deadline = deadlineFor(plan, i, settings.budgetMs - (start - t0));
       const r = this.reid.get(plan[i].id)!;
-      const steps = await this.advance(r, frame, boxes.get(r.id)!, stepMs, deadline, start);
-      if (steps.answered) await this.match(r, gallery);
+      const parts = await this.advance(r, frame, boxes.get(r.id)!, partMs, deadline, start, plan[i].forced ? plan[i].parts : 1);
+      if (parts.answered) await this.match(r, gallery);
       const ms = performance.now() - start;
-      perPerson.push({ track: r.id, steps: steps.count, ms });
-      this.perPerson.observe(ms - steps.ms);
+      perPerson.push({ track: r.id, parts: parts.count, ms });
+      this.perPerson.observe(ms - parts.ms);
     }
     // Matches made against an older gallery (someone was enrolled since) are searched again while time
     // is left; the embedding is already there, so only the search costs.
@@ -197,7 +205,7 @@ export class WebcamPipeline {
     }
 
     const totalMs = performance.now() - t0;
-    const stepsBy = new Map(perPerson.map((p) => [p.track, p.steps]));
+    const partsBy = new Map(perPerson.map((p) => [p.track, p.parts]));
     return {
       index: this.frames++,
       frame: { width, height },
@@ -210,20 +218,22 @@ export class WebcamPipeline {
       floorMs: grabMs + detectorMs + this.deps.calibration.stepCosts(false)[0],
       perPerson,
       overran: totalMs > settings.budgetMs,
-      people: inView.map((t) => this.view(t, settings, stepsBy.get(t.id) ?? 0)),
+      people: inView.map((t) => this.view(t, settings, partsBy.get(t.id) ?? 0)),
     };
   }
 
-  /** Runs steps on one person while the next step's cautious cost (plus the matching after it) fits
-   * before `deadline` (ms from `start`); the first planned step always runs. A person without a pass in
-   * progress (no answer yet, or a complete one due for a refresh) starts one on this frame's crop. */
+  /** Runs parts on one person while the next part's cautious cost (plus the matching after it) fits
+   * before `deadline` (ms from `start`); the first `minParts` always run (1, or all a forced plan gave). A
+   * person without a pass in progress (no answer yet, or a complete one due for a refresh) starts one on
+   * this frame's crop. */
   private async advance(
     r: TrackReid,
     frame: tf.Tensor3D,
     box: Box,
-    stepMs: readonly number[],
+    partMs: readonly number[],
     deadline: number,
     start: number,
+    minParts: number,
   ): Promise<{ count: number; ms: number; answered: boolean }> {
     let count = 0;
     let ms = 0;
@@ -234,11 +244,10 @@ export class WebcamPipeline {
         crop = cropPerson(frame, box, this.deps.model.meta.input);
         r.begin(this.deps.model, crop, this.frames);
       }
-      while (r.passActive && (count === 0 || performance.now() - start + stepMs[r.stepsDone] + this.perPerson.cautious <= deadline)) {
-        const step = r.stepsDone;
+      while (r.passActive && (count < minParts || performance.now() - start + partMs[r.partsDone] + this.perPerson.cautious <= deadline)) {
         const done = await r.step();
-        this.deps.calibration.observeStep(step, done.ms);
-        ms += done.ms;
+        this.partCosts.observe(done.part);
+        ms += done.part.ms;
         answered ||= done.answered;
         count++;
         if (crop) {
@@ -264,7 +273,7 @@ export class WebcamPipeline {
     r.nearest = best && identity !== undefined ? { identity, entryId: best.id, distance: best.distance } : undefined;
   }
 
-  private view(t: Track, settings: FrameSettings, stepsThisFrame: number): PersonView {
+  private view(t: Track, settings: FrameSettings, partsThisFrame: number): PersonView {
     const r = this.reid.get(t.id)!;
     // Recomputed every frame (cheap) so that moving the threshold slider acts at once.
     r.decision = r.stage === null ? null : decide(r.nearest, settings.thresholds, r.stage, settings.thresholdScale);
@@ -277,7 +286,7 @@ export class WebcamPipeline {
       stepCount: layout.stepCount,
       decision: r.decision,
       nearestEntryId: r.nearest?.entryId ?? null,
-      stepsThisFrame,
+      partsThisFrame,
     };
   }
 

@@ -1,12 +1,13 @@
-// What the pipeline knows about one tracked person: the staged pass that is resumed from frame to frame
-// (its feature map stays on the backend between frames), the answer (the deepest embedding so far), and
+// What the pipeline knows about one tracked person: the staged pass that is resumed from frame to frame,
+// a part at a time (its feature map stays on the backend between frames), the answer (the deepest embedding so far), and
 // its match. Once the answer is complete (fused), a later pass on a fresh crop may refresh it: the person
 // may have turned, or come fully into view; the old answer stands until the new pass is complete too.
 
 import type { DareModel, PixelSource } from '../engine';
 // StagedPass is the engine's resumable step-by-step pass; the anytime runner only runs a pass to a
 // deadline in one go, while a track needs to continue its pass in a later frame.
-import { finishEmbeddings, StagedPass } from '../engine/staged';
+import { finishEmbeddings, StagedPass, type PartResult } from '../engine/staged';
+import { passParts, type PassParts } from '../engine/parts';
 import type { StageId, StageLayout } from '../engine/stages';
 import type { Decision } from './threshold';
 
@@ -28,8 +29,9 @@ export class TrackReid {
   /** Frame whose crop the answer (or, before the first answer, the pass) comes from. */
   cropFrame = 0;
   private passStartFrame = 0;
-  /** The layout of the model the passes run (known from the first begin()). */
+  /** The layout of the model the passes run, and its parts (known from the first begin()). */
   private layout: StageLayout | null = null;
+  private parts: PassParts | null = null;
 
   constructor(readonly id: number) {}
 
@@ -37,9 +39,10 @@ export class TrackReid {
     return this.layout?.stageDepth(stage) ?? 0;
   }
 
-  /** Steps done on the pass in progress (or on the answer's pass when none is in progress). */
-  get stepsDone(): number {
-    return this.pass ? this.pass.done : this.depth(this.stage);
+  /** Parts done on the pass in progress (or on the answer's pass when none is in progress). */
+  get partsDone(): number {
+    if (this.pass) return this.pass.partsDone;
+    return this.layout && this.parts ? this.parts.depth(this.stage, this.layout) : 0;
   }
 
   get passActive(): boolean {
@@ -60,24 +63,29 @@ export class TrackReid {
   begin(model: DareModel, crop: PixelSource, frame: number): void {
     this.pass?.dispose();
     this.layout = model.layout;
+    this.parts = passParts(model.meta);
     this.pass = new StagedPass(model, [crop], false);
     this.passStartFrame = frame;
     if (!this.complete) this.cropFrame = frame;
   }
 
-  /** Runs the next step of the pass in progress; returns its measured ms and whether the answer changed. */
-  async step(): Promise<{ ms: number; answered: boolean }> {
+  /** Runs the next part of the pass in progress; returns it (with its measured ms) and whether the
+   * answer changed (only a part that completes a stage can change it). */
+  async step(): Promise<{ part: PartResult; answered: boolean }> {
     if (!this.pass) throw new Error(`track ${this.id}: no crop to embed`);
-    const { stage, values, ms } = await this.pass.step();
-    const [embedding] = finishEmbeddings(values, this.pass.rows, false);
-    const answered = this.depth(stage) >= this.depth(this.stage);
-    if (answered) {
-      this.stage = stage;
-      this.embedding = embedding;
-      this.cropFrame = this.passStartFrame;
+    const part = await this.pass.nextPart();
+    let answered = false;
+    if (part.stage !== null && part.values !== null) {
+      const [embedding] = finishEmbeddings(part.values, this.pass.rows, false);
+      answered = this.depth(part.stage) >= this.depth(this.stage);
+      if (answered) {
+        this.stage = part.stage;
+        this.embedding = embedding;
+        this.cropFrame = this.passStartFrame;
+      }
     }
     if (this.layout && this.pass.done >= this.layout.stepCount) this.dispose();
-    return { ms, answered };
+    return { part, answered };
   }
 
   dispose(): void {

@@ -37,6 +37,7 @@ from .mobilenetv2 import ConvBNAct, InvertedResidual, MobileNetV2Stages
 from .graph_backbones import normalise_per_channel, osnet_stage, resnet_stage
 from .model import NUM_STAGES, Dare, EmbeddingHead, exit_names, fold_necks, from_config
 from .multires import DareMR
+from .parts import exit_scope, parts_metadata
 from .osnet import OSNetStages
 from .resnet import ResNet50Stages
 from .tfgraph import _DTYPES, _T, GraphBuilder, _a_bool, _a_float, _a_int, _a_strs, _a_type, _Weight, conv_op, fold_linear_bn
@@ -172,7 +173,7 @@ def build_multires_graph(model: DareMR, height: int, width: int) -> GraphBuilder
         net = model.paths[k]
         if not isinstance(net, OSNetStages):
             raise ValueError(f"no multi-resolution graph emitter for {type(net).__name__}")
-        with g.scope(f"res{h}x{w}/"):
+        with g.scope(exit_scope(h, w)):
             x = image
             if (h, w) != (height, width):
                 size = g.const("resize/size", np.array([h, w], np.int32), None)
@@ -267,13 +268,13 @@ def write_model(out: Path, graph: GraphBuilder, metadata: dict, quantize: str | 
 # --- metadata, checkpoint, CLI ---------------------------------------------------------------------
 
 
-def _stages_metadata(model: nn.Module, macs: StageMacs) -> list[dict]:
+def _stages_metadata(model: nn.Module, macs: StageMacs, height: int, width: int) -> list[dict]:
     """Format 1 (a chain: stage s+1 is fed stage s's features) for Dare; format 2 for DareMR, where every
-    exit is computed from the image (`input`) at its own `resolution`."""
+    exit is computed from the image (`input`) at its own `resolution`, in resumable `parts` (dare/parts.py)."""
     if isinstance(model, DareMR):
         return [
-            {"embedding": f"stage{k + 1}/embedding", "input": "image", "resolution": list(r), "macs": macs.cumulative[k]}
-            for k, r in enumerate(model.resolutions)
+            {"embedding": f"stage{k + 1}/embedding", "input": "image", "resolution": list(r), "macs": macs.cumulative[k], "parts": parts}
+            for k, (r, parts) in enumerate(zip(model.resolutions, parts_metadata(model, height, width)))
         ]
     return [
         {"features": f"stage{s}/features", "embedding": f"stage{s}/embedding", "macs": macs.cumulative[s - 1]}
@@ -285,7 +286,7 @@ def dare_metadata(model: nn.Module, height: int, width: int, macs: StageMacs, th
     """userDefinedMetadata.dare, exactly the contract in docs/architecture.md."""
     return {
         "input": {"name": "image", "height": height, "width": width},
-        "stages": _stages_metadata(model, macs),
+        "stages": _stages_metadata(model, macs, height, width),
         "fused": {"embedding": "fused/embedding", "weights": [float(w) for w in model.fusion_weights.detach().numpy().astype(np.float32)]},
         "distance": "euclidean-l2normalised",
         "version": MULTIRES_FORMAT_VERSION if isinstance(model, DareMR) else FORMAT_VERSION,

@@ -72,6 +72,7 @@ class TrainConfig:
     probe_epochs: int = 0  # --init with the identity loss: classifiers first fitted on the frozen model's features (dare/probe.py)
     probe_views: int = 3  # augmented views of each training image those features are computed on
     ema: float = 0.0  # decay of an exponential moving average of the weights and BN statistics, saved as ema.pt (0: off)
+    frozen_exits: list[int] | None = None  # with resolutions and --init: exits (1-based) kept exactly as loaded
 
 
 def parse_stripes(text: str) -> list[int] | None:
@@ -81,6 +82,53 @@ def parse_stripes(text: str) -> list[int] | None:
         return [int(v) for v in text.split(",")]
     except ValueError:
         raise SystemExit(f"--exit-stripes {text!r}: expected one whole number per exit, e.g. 4,5")
+
+
+def parse_frozen_exits(text: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return sorted({int(v) for v in text.split(",")})
+    except ValueError:
+        raise SystemExit(f"--freeze-exits {text!r}: expected exit numbers counted from 1, e.g. 2")
+
+
+def check_frozen_exits(cfg: TrainConfig, has_init: bool) -> None:
+    """Refused at once: freezing needs separate exits (--resolutions), trained weights to keep (--init or a
+    resumed run), and at least one exit left to train."""
+    if not cfg.frozen_exits:
+        return
+    exits = len(cfg.resolutions or [])
+    named = ",".join(map(str, cfg.frozen_exits))
+    if not exits:
+        raise SystemExit(f"--freeze-exits {named}: needs --resolutions (only separate exits can be kept apart)")
+    if not has_init:
+        raise SystemExit(f"--freeze-exits {named}: needs --init (the frozen exits keep the checkpoint's trained weights)")
+    if min(cfg.frozen_exits) < 1 or max(cfg.frozen_exits) > exits:
+        raise SystemExit(f"--freeze-exits {named}: this model has exits 1 to {exits}")
+    if len(cfg.frozen_exits) == exits:
+        raise SystemExit(f"--freeze-exits {named}: every exit frozen leaves nothing to train")
+
+
+def freeze_exits(model: torch.nn.Module, exits: list[int] | None) -> None:
+    """Exits kept exactly as loaded: no gradient (so no backward pass through them, the cost of a frozen
+    last exit is its forward pass alone) and BatchNorm in eval mode (its statistics stay). Idempotent;
+    called again after model.train(), which would put them back in training mode."""
+    for k in exits or []:
+        parts = [model.paths[k - 1], model.heads[k - 1]] + ([model.necks[k - 1]] if model.necks is not None else [])
+        for part in parts:
+            part.requires_grad_(False)
+            part.eval()
+
+
+def copy_frozen_exits(average: torch.nn.Module, model: torch.nn.Module, exits: list[int] | None) -> None:
+    """The weight average of a frozen exit is its loaded weights, but decay·w + (1 − decay)·w rounds a few
+    ulps away from w: copied back, so a frozen exit is bit for bit the one loaded in every snapshot."""
+    for k in exits or []:
+        for name in ("paths", "heads", "necks"):
+            source, target = getattr(model, name), getattr(average, name)
+            if source is not None:
+                target[k - 1].load_state_dict(source[k - 1].state_dict())
 
 
 def parse_resolutions(text: str) -> list[list[int]] | None:
@@ -409,6 +457,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ema", type=float, default=TrainConfig.ema, help="also keep an exponential moving average of the weights "
                     "with this decay per iteration (e.g. 0.999) and write it as ema.pt beside final.pt, and as "
                     "ema-decay-start.pt beside decay-start.pt (0: off)")
+    ap.add_argument("--freeze-exits", default="", help="with --resolutions and --init: exits kept exactly as loaded, e.g. 2 "
+                    "(no gradient, BatchNorm statistics fixed), so a change to the others is measured against the same last exit")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -427,6 +477,7 @@ def main(argv: list[str] | None = None) -> None:
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
         exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
+        frozen_exits=parse_frozen_exits(args.freeze_exits),
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
@@ -441,6 +492,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if cfg.self_distill < 0 or (cfg.self_distill and exit_count(asdict(cfg)) < 2):
         raise SystemExit(f"--self-distill {cfg.self_distill}: needs a weight ≥ 0 and a model with two exits or more")
+    check_frozen_exits(cfg, has_init=args.init is not None or resume is not None)
     # A checkpoint that does not fit is refused here, before minutes of decoding and teacher embeddings.
     init_plan = plan_init(args.init, cfg) if args.init is not None and not resume else None
     samples = train_samples(market_root())
@@ -472,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
         kept = init_from(model, init_plan)
         if classifiers is not None:
             start_classifiers(classifiers, kept, model, images, labels, cfg, device)
+    freeze_exits(model, cfg.frozen_exits)
     opt = torch.optim.Adam(param_groups(model, classifiers, cfg), lr=cfg.lr)
     ema = weight_average(model, cfg.ema)
     start_it, wall = 0, 0.0
@@ -487,6 +540,7 @@ def main(argv: list[str] | None = None) -> None:
         start_it, wall = resume["iteration"], resume["wall_seconds"]
         print(f"resuming at iteration {start_it} ({wall / 60:.1f} min so far)")
     model.to(device).train()
+    freeze_exits(model, cfg.frozen_exits)
     if classifiers is not None:
         classifiers.to(device).train()
     if ema is not None:
@@ -514,6 +568,7 @@ def main(argv: list[str] | None = None) -> None:
             # (models/README.md): these weights, evaluated beside final.pt, say what the decay does.
             save_weights(args.out / "decay-start.pt", cfg, model, classifiers, wall + time.time() - t_start, done)
             if ema is not None:  # the average of the constant-rate phase alone (SWA's regime)
+                copy_frozen_exits(ema.module, model, cfg.frozen_exits)
                 save_weights(args.out / "ema-decay-start.pt", cfg, ema.module, classifiers, wall + time.time() - t_start, done)
         if done % iters_per_epoch == 0 or done == cfg.iterations:
             wall_now = wall + time.time() - t_start
@@ -553,6 +608,7 @@ def main(argv: list[str] | None = None) -> None:
             os.replace(ckpt_path.with_suffix(".tmp"), ckpt_path)
     save_weights(args.out / "final.pt", cfg, model, classifiers, wall + time.time() - t_start, cfg.iterations)
     if ema is not None:
+        copy_frozen_exits(ema.module, model, cfg.frozen_exits)
         save_weights(args.out / "ema.pt", cfg, ema.module, classifiers, wall + time.time() - t_start, cfg.iterations)
     print(f"done: {args.out / 'final.pt'}")
 

@@ -62,20 +62,30 @@ export function stageInput(meta, i) {
   return meta.stages[i].input ?? (i === 0 ? meta.input.name : meta.stages[i - 1].features);
 }
 
-/** Stage by stage as the anytime runner does it: each stage fed what it is computed from (the image,
- * or the previous stage's features), then the fusion fed the stage embeddings. Caller disposes. */
+/** Stage by stage and part by part as the anytime runner does it: each stage fed what it is computed
+ * from (the image, or the previous stage's features), each of its `parts` but the first fed the feature
+ * map the part before it ended with, then the fusion fed the stage embeddings. Caller disposes. */
 export function embedStaged(model, meta, images) {
   const embeddings = [];
   let previous = null;
   for (const [i, stage] of meta.stages.entries()) {
-    const from = stageInput(meta, i);
-    const feed = { [from]: from === meta.input.name ? images : previous };
-    const wanted = stage.features ? [stage.features, stage.embedding] : [stage.embedding];
-    const outputs = model.execute(feed, wanted);
-    const [features, embedding] = stage.features ? outputs : [null, outputs];
-    previous?.dispose();
-    previous = features;
-    embeddings.push(embedding);
+    let from = stageInput(meta, i);
+    let input = from === meta.input.name ? images : previous;
+    const parts = stage.parts ?? [{}];
+    for (const [j, part] of parts.entries()) {
+      const last = j === parts.length - 1;
+      const wanted = !last ? [part.features] : stage.features ? [stage.features, stage.embedding] : [stage.embedding];
+      const outputs = model.execute({ [from]: input }, wanted);
+      if (input !== images) input.dispose();
+      if (!last) {
+        from = part.features;
+        input = outputs;
+        continue;
+      }
+      const [features, embedding] = stage.features ? outputs : [null, outputs];
+      previous = features;
+      embeddings.push(embedding);
+    }
   }
   previous?.dispose();
   const fusedFeed = Object.fromEntries(meta.stages.map((s, i) => [s.embedding, embeddings[i]]));

@@ -13,6 +13,7 @@ from dare.export_tfjs import export, load_checkpoint
 from dare.macs import stage_macs
 from dare.model import Dare, exit_names
 from dare.multires import DareMR, resize
+from dare.parts import PART_TAPS, add_parts
 from dare.tfjs_parity import REPO, cosine, tfjs_embeddings, torch_embeddings
 
 needs_node = pytest.mark.skipif(
@@ -60,6 +61,15 @@ def test_export_runs_in_tfjs_as_in_pytorch_in_one_call_and_exit_by_exit(tmp_path
     assert meta["version"] == 2 and [s["input"] for s in meta["stages"]] == ["image"] * 3
     assert [s["resolution"] for s in meta["stages"]] == [list(r) for r in RESOLUTIONS]
     assert [s["macs"] for s in meta["stages"]] == stage_macs(model, 112, 56).cumulative
+    # each exit in resumable parts (dare/parts.py), the last yielding its embedding at its cumulative cost;
+    # tfjs_embeddings' staged run walks them, so the parity below covers feeding each part the one before
+    nodes = {n["name"] for n in json.loads((out / "model.json").read_text())["modelTopology"]["node"]}
+    for k, stage in enumerate(meta["stages"]):
+        parts = stage["parts"]
+        assert len(parts) == len(PART_TAPS) + 1 and "features" not in parts[-1] and parts[-1]["macs"] == stage["macs"]
+        assert all(p["features"] in nodes for p in parts[:-1])
+        costs = [meta["stages"][k - 1]["macs"] if k else 0] + [p["macs"] for p in parts]
+        assert all(b > a for a, b in zip(costs, costs[1:]))
     pixels = np.random.default_rng(0).integers(0, 256, (3, 112, 56, 3)).astype(np.float32)
     reference = torch_embeddings(model, pixels)
     monolithic, staged = tfjs_embeddings(out, pixels)
@@ -159,3 +169,65 @@ def test_init_of_another_architecture_is_refused_before_any_image_is_decoded(fak
     with pytest.raises(SystemExit, match="no such checkpoint file"):
         train.main(["--out", str(tmp_path / "missing"), "--backbone", "osnet_x0_25", "--init", str(tmp_path / "nope.pt")] + common)
     assert not (tmp_path / "cache").exists()
+
+
+def test_frozen_exits_stay_as_loaded_while_the_others_train(fake_market: Path, tmp_path: Path) -> None:
+    common = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2"]
+    train.main(["--out", str(tmp_path / "start"), "--resolutions", "32x16,64x32", "--id-loss", "1"] + common)
+    start = torch.load(tmp_path / "start" / "final.pt", map_location="cpu")["model"]
+    train.main(["--out", str(tmp_path / "frozen"), "--resolutions", "40x20,64x32", "--id-loss", "1", "--init", str(tmp_path / "start" / "final.pt"),
+                "--freeze-exits", "2", "--lr", "1e-2", "--ema", "0.5"] + common)
+    for snapshot in ("final.pt", "ema.pt"):
+        got = torch.load(tmp_path / "frozen" / snapshot, map_location="cpu")["model"]
+        exit2 = [k for k in start if k != "fusion_weights" and k.split(".")[1] == "1"]
+        exit1 = [k for k in start if k != "fusion_weights" and k.split(".")[1] == "0" and start[k].is_floating_point()]
+        assert exit2 and all(torch.equal(got[k], start[k]) for k in exit2), snapshot  # running statistics included
+        assert any(not torch.equal(got[k], start[k]) for k in exit1), snapshot
+    for bad, why in (("3", "exits 1 to 2"), ("1,2", "nothing to train"), ("x", "exit numbers")):
+        with pytest.raises(SystemExit, match=why):
+            train.main(["--out", str(tmp_path / f"bad{bad}"), "--resolutions", "40x20,64x32", "--id-loss", "1",
+                        "--init", str(tmp_path / "start" / "final.pt"), "--freeze-exits", bad] + common)
+    with pytest.raises(SystemExit, match="needs --init"):
+        train.main(["--out", str(tmp_path / "noinit"), "--resolutions", "40x20,64x32", "--freeze-exits", "2"] + common)
+
+
+def test_compose_takes_each_exit_from_its_own_checkpoint(fake_market: Path, tmp_path: Path) -> None:
+    from dare import compose
+    common = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "2",
+              "--id-loss", "1"]
+    train.main(["--out", str(tmp_path / "a"), "--resolutions", "32x16,64x32", "--seed", "1"] + common)
+    train.main(["--out", str(tmp_path / "b"), "--resolutions", "40x20,80x40", "--seed", "2"] + common)
+    compose.main(["--exit", str(tmp_path / "a" / "final.pt"), "--exit", str(tmp_path / "b" / "final.pt"), "--out", str(tmp_path / "ab.pt")])
+    a, b = (torch.load(tmp_path / n / "final.pt", map_location="cpu") for n in ("a", "b"))
+    ab = torch.load(tmp_path / "ab.pt", map_location="cpu")
+    assert ab["config"]["resolutions"] == [[32, 16], [80, 40]] and (ab["config"]["height"], ab["config"]["width"]) == (80, 40)
+    for key, value in ab["model"].items():
+        if key == "fusion_weights":
+            assert torch.equal(value, torch.stack([a["model"][key][0], b["model"][key][1]]))
+        else:
+            assert torch.equal(value, (a if key.split(".")[1] == "0" else b)["model"][key]), key
+    assert torch.equal(ab["classifiers"]["fcs.0.weight"], a["classifiers"]["fcs.0.weight"])
+    assert torch.equal(ab["classifiers"]["fcs.2.weight"], b["classifiers"]["fcs.2.weight"])
+    # the composed checkpoint starts a restart like any other (here with its exits resized)
+    train.main(["--out", str(tmp_path / "restart"), "--resolutions", "36x18,80x40", "--init", str(tmp_path / "ab.pt"), "--lr", "0",
+                "--probe-epochs", "0"] + common)
+    with pytest.raises(SystemExit, match="has 2 exits, expected 3"):
+        compose.main(["--exit", str(tmp_path / "a" / "final.pt")] * 3 + ["--out", str(tmp_path / "x.pt")])
+
+
+def test_parts_are_added_to_an_older_export_without_touching_its_weights(tmp_path: Path) -> None:
+    model = _random_model()
+    out = tmp_path / "mr"
+    export(model, 112, 56, out, source={"config": {"resolutions": [list(r) for r in RESOLUTIONS], "backbone": "osnet_x0_25"}})
+    doc = json.loads((out / "model.json").read_text())
+    written = [s.pop("parts") for s in doc["userDefinedMetadata"]["dare"]["stages"]]  # as exported before parts existed
+    (out / "model.json").write_text(json.dumps(doc))
+    shards = {p.name: p.read_bytes() for p in out.glob("*.bin")}
+    assert add_parts(out) == written
+    again = json.loads((out / "model.json").read_text())
+    assert [s["parts"] for s in again["userDefinedMetadata"]["dare"]["stages"]] == written
+    assert {p.name: p.read_bytes() for p in out.glob("*.bin")} == shards
+    doc["userDefinedMetadata"]["dare"]["stages"][1]["macs"] += 1
+    (out / "model.json").write_text(json.dumps(doc))
+    with pytest.raises(SystemExit, match="exit 2 costs"):
+        add_parts(out)

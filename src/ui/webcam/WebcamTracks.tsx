@@ -23,7 +23,7 @@ export function WebcamTracks() {
               <td>{identityLabel(p)}</td>
               <td>
                 <meter min={0} max={p.stepCount} value={p.stepsReached} title={`${p.stepsReached} of ${p.stepCount} steps`} /> {stageText(p.stage)}
-                {p.stepsThisFrame > 0 && ` (+${p.stepsThisFrame} this frame)`}
+                {p.partsThisFrame > 0 && ` (+${p.partsThisFrame} this frame)`}
               </td>
               <td>{p.decision?.distance != null ? `${p.decision.distance.toFixed(3)} / ${p.decision.threshold.toFixed(3)}` : '–'}</td>
             </tr>
