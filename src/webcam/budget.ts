@@ -1,10 +1,11 @@
 // Sharing one frame's time budget between the detector and the people in view.
 //
 // How it is shared: the budget covers the whole frame. The detector runs first (its cost is measured, not
-// estimated); the engine gets what is left. That remainder is handed out one engine step at a time
-// (step = the next stage of one person, or the fusion once all its exits are done), always to the person
-// whose answer is least certain: no answer yet before any answer, then the shallowest stage, then the
-// answer closest to the unknown threshold, then the person seen first. A person keeps the features of
+// estimated); the engine gets what is left. That remainder is handed out one engine part at a time (part =
+// the next graph call of one person's pass: a stage, a piece of a long one, or the fusion once all its
+// exits are done; engine/parts.ts), always to the person whose answer is least certain: no answer yet
+// before any answer, then the one least far along its pass (fewest parts done), then the answer closest to
+// the unknown threshold, then the person seen first. A person keeps the features of
 // the last part run and resumes from them in a later frame, so parts never repeat and, frame after
 // frame, a small budget still carries someone who stays in view to the last stage and the fusion, even
 // when a whole exit costs more than a frame leaves. A part is only given when its calibrated cost (plus,
