@@ -98,7 +98,7 @@ describe.skipIf(why !== null)(`webcam pipeline on the two-people clip${why ? ` â
     gallery.index.dispose();
   }, 180_000);
 
-  it('resumes each person where an earlier frame stopped: no step is run twice', async () => {
+  it('resumes each person where an earlier frame stopped: no part is run twice', async () => {
     const pipeline = new WebcamPipeline({ detector, model, calibration, gallery: gallerySource().view });
     // A budget the detector alone exceeds: each frame, one person without an answer still gets stage 1
     // (all of its parts).

@@ -60,7 +60,7 @@ export interface FrameReport {
   detectorMs: number;
   /** The detector input's longer side used for this frame. */
   detectorSide: number;
-  /** Everything after the detector: crops, engine steps, matching. */
+  /** Everything after the detector: crops, engine parts, matching. */
   engineMs: number;
   /** What this frame would have needed at least to stay in budget: grabbing it, the detector and stage 1
    * of one person (the benchmark's "budget is at least the detector's cost plus stage 1"). */
@@ -96,7 +96,7 @@ export class WebcamPipeline {
   private readonly reid = new Map<number, TrackReid>();
   private readonly sizer = new DetectorSizer();
   private sizedFor: Size | null = null;
-  /** Per person given steps: the crop, reading embeddings back, the gallery search. */
+  /** Per person given parts: the crop, reading embeddings back, the gallery search. */
   private readonly perPerson = new RunningCost(WEBCAM.perPersonInitialMs, WEBCAM.perPersonLearningRate);
   private frames = 0;
   /** Crops being collected for enrollments, by track id. */
@@ -245,13 +245,13 @@ export class WebcamPipeline {
         r.begin(this.deps.model, crop, this.frames);
       }
       while (r.passActive && (count < minParts || performance.now() - start + partMs[r.partsDone] + this.perPerson.cautious <= deadline)) {
-        const done = await r.step();
+        const done = await r.nextPart();
         this.partCosts.observe(done.part);
         ms += done.part.ms;
         answered ||= done.answered;
         count++;
         if (crop) {
-          crop.dispose(); // the pass made its own batch from it in the first step
+          crop.dispose(); // the pass made its own batch from it in the first part
           crop = null;
         }
       }

@@ -4,7 +4,7 @@
 // may have turned, or come fully into view; the old answer stands until the new pass is complete too.
 
 import type { DareModel, PixelSource } from '../engine';
-// StagedPass is the engine's resumable step-by-step pass; the anytime runner only runs a pass to a
+// StagedPass is the engine's resumable part-by-part pass; the anytime runner only runs a pass to a
 // deadline in one go, while a track needs to continue its pass in a later frame.
 import { finishEmbeddings, StagedPass, type PartResult } from '../engine/staged';
 import { passParts, type PassParts } from '../engine/parts';
@@ -19,7 +19,7 @@ export interface Nearest {
 
 export class TrackReid {
   private pass: StagedPass | null = null;
-  /** The answer's stage: the deepest reached on this person (null before the first step). */
+  /** The answer's stage: the deepest reached on this person (null before the first answer). */
   stage: StageId | null = null;
   embedding: Float32Array | null = null;
   nearest: Nearest | undefined = undefined;
@@ -59,7 +59,7 @@ export class TrackReid {
   }
 
   /** Starts a pass on a crop ([h, w, 3] at the model's size; the caller owns it and may dispose it
-   * after the first step) taken in frame `frame`. */
+   * after the first part) taken in frame `frame`. */
   begin(model: DareModel, crop: PixelSource, frame: number): void {
     this.pass?.dispose();
     this.layout = model.layout;
@@ -71,7 +71,7 @@ export class TrackReid {
 
   /** Runs the next part of the pass in progress; returns it (with its measured ms) and whether the
    * answer changed (only a part that completes a stage can change it). */
-  async step(): Promise<{ part: PartResult; answered: boolean }> {
+  async nextPart(): Promise<{ part: PartResult; answered: boolean }> {
     if (!this.pass) throw new Error(`track ${this.id}: no crop to embed`);
     const part = await this.pass.nextPart();
     let answered = false;
