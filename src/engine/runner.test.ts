@@ -182,6 +182,15 @@ describe.each(TEST_MODELS)('AnytimeRunner with the real model $name on wasm', ({
     }
     expectSameEmbeddings(got, byStep);
     await expect(pass.nextPart()).rejects.toThrow('all steps already ran');
+    // step() after a part finishes the step that part began (or, if it completed one, runs the next)
+    const mixed = new StagedPass(model, [image], false);
+    const first = await mixed.nextPart();
+    const rest = await mixed.step();
+    const expected = first.stage === null ? 1 : 2;
+    expect(rest.stage).toBe(expected);
+    expect(mixed.partsDone).toBe(parts.depth(expected, model.layout));
+    expect(dot(finishEmbeddings(rest.values, 1, false)[0], byStep[stageKey(expected)])).toBeGreaterThan(0.9999);
+    mixed.dispose();
     for (let stop = 1; stop < parts.count; stop++) {
       const dropped = new StagedPass(model, [image], false);
       for (let j = 0; j < stop; j++) await dropped.nextPart();

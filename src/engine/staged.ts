@@ -152,28 +152,39 @@ export class StagedPass {
 
   /** Runs the rest of the current step (all its parts, or those a nextPart() call left). */
   async step(): Promise<StepResult> {
+    // A step not begun yet is one graph call, with no read-back between its parts (each would be a round
+    // trip on webgl and webgpu): what search and the calibration run and time. One begun part by part
+    // (the webcam) finishes its remaining parts.
+    const whole = this.part === 0;
     for (;;) {
-      const part = await this.nextPart();
+      const part = await this.run(whole);
       if (part.stage !== null && part.values !== null && part.stepMs !== null) return { stage: part.stage, values: part.values, ms: part.stepMs };
     }
   }
 
   /** Runs the next part (the first one also resizes and batches the images). */
-  async nextPart(): Promise<PartResult> {
+  nextPart(): Promise<PartResult> {
+    return this.run(false);
+  }
+
+  /** The next part, or with `wholeStep` every part of the next step in one graph call. */
+  private async run(wholeStep: boolean): Promise<PartResult> {
     const i = this.next;
     const { layout, meta } = this.model;
     if (i >= layout.stepCount) throw new Error('all steps already ran');
     const t0 = performance.now();
-    const index = this.parts++;
     if (i === layout.fusionStep) {
+      const index = this.parts++;
       this.next++;
       this.dispose();
       const values = fuse(meta.fused.weights, this.stageValues);
       const ms = performance.now() - t0;
       return { step: i, index, stage: 'fused', values, ms, stepMs: ms };
     }
-    const stageParts = meta.stages[i].parts;
-    const part = stageParts[this.part];
+    const stage = meta.stages[i];
+    const part: DarePart = wholeStep ? { feed: stage.feed, features: stage.features ?? null, embedding: stage.embedding, macs: stage.macs } : stage.parts[this.part];
+    this.parts += wholeStep ? stage.parts.length : 1;
+    const index = this.parts - 1;
     this.batch ??= i === 0 && this.part === 0 ? prepareBatch(this.model, this.sources, this.flip) : null;
     const fromImage = part.feed === meta.input.name;
     const input = fromImage ? this.batch : this.features;
@@ -189,7 +200,7 @@ export class StagedPass {
       }
     }
     this.features = out.features;
-    this.part++;
+    this.part = wholeStep ? stage.parts.length : this.part + 1;
     try {
       if (out.embedding === null) {
         if (out.features) await settle(out.features);
