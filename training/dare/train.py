@@ -110,13 +110,17 @@ def check_frozen_exits(cfg: TrainConfig, has_init: bool) -> None:
         raise SystemExit(f"--freeze-exits {named}: every exit frozen leaves nothing to train")
 
 
+def exit_modules(model: torch.nn.Module, k: int) -> list[torch.nn.Module]:
+    """Everything exit k (from 1) owns in a multi-resolution model: its backbone, head and neck."""
+    return [model.paths[k - 1], model.heads[k - 1]] + ([model.necks[k - 1]] if model.necks is not None else [])
+
+
 def freeze_exits(model: torch.nn.Module, exits: list[int] | None) -> None:
     """Exits kept exactly as loaded: no gradient (so no backward pass through them, the cost of a frozen
     last exit is its forward pass alone) and BatchNorm in eval mode (its statistics stay). Idempotent;
     called again after model.train(), which would put them back in training mode."""
     for k in exits or []:
-        parts = [model.paths[k - 1], model.heads[k - 1]] + ([model.necks[k - 1]] if model.necks is not None else [])
-        for part in parts:
+        for part in exit_modules(model, k):
             part.requires_grad_(False)
             part.eval()
 
@@ -125,10 +129,8 @@ def copy_frozen_exits(average: torch.nn.Module, model: torch.nn.Module, exits: l
     """The weight average of a frozen exit is its loaded weights, but decay·w + (1 − decay)·w rounds a few
     ulps away from w: copied back, so a frozen exit is bit for bit the one loaded in every snapshot."""
     for k in exits or []:
-        for name in ("paths", "heads", "necks"):
-            source, target = getattr(model, name), getattr(average, name)
-            if source is not None:
-                target[k - 1].load_state_dict(source[k - 1].state_dict())
+        for target, source in zip(exit_modules(average, k), exit_modules(model, k)):
+            target.load_state_dict(source.state_dict())
 
 
 def parse_resolutions(text: str) -> list[list[int]] | None:
