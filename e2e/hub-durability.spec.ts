@@ -70,11 +70,14 @@ test.describe('hub durability', () => {
     await openTab(a, 'Gallery & search');
     await a.getByTestId('gallery-upload').setInputFiles(files);
     await killed;
-    // A was still adding images: what it adds from now on can only reach the hub through its outbox.
+    // Some of A's events were not acknowledged: A was still adding images (what it adds from now on can only
+    // reach the hub through its outbox), or added ones were still pending. On a loaded machine the hub may
+    // acknowledge only after every image was added; the outbox is then what carries the rest.
     const addedAtKill = await galleryCount(a);
-    expect(addedAtKill).toBeLessThan(N);
     await openTab(a, 'Hub');
-    const atKill = `A: ${addedAtKill} of ${N} added, ${await hubCount(a, 'pending')} pending`;
+    const pendingAtKill = await hubCount(a, 'pending');
+    expect(N - addedAtKill + pendingAtKill, 'events not yet acknowledged when the hub was killed').toBeGreaterThan(0);
+    const atKill = `A: ${addedAtKill} of ${N} added, ${pendingAtKill} pending`;
     test.info().annotations.push({ type: 'at SIGKILL', description: atKill });
     console.log(`at SIGKILL: ${atKill}`);
     await expectConnection(a, 'offline');

@@ -42,10 +42,11 @@ def compose(checkpoints: list[dict[str, object]], note: str) -> dict[str, object
         model.update(exit_state(state, k))
     model["fusion_weights"] = torch.stack([s["fusion_weights"][k] for k, s in enumerate(states)])  # type: ignore[index]
     resolutions = [list(cfg["resolutions"][k]) for k, cfg in enumerate(configs)]  # type: ignore[index]
-    # an exit's stripes travel with its head
+    # an exit's stripes travel with its head, its stem rank with its backbone
     stripes = [list(cfg.get("exit_stripes") or [1] * exits)[k] for k, cfg in enumerate(configs)]  # type: ignore[union-attr]
+    ranks = [list(cfg.get("stem_ranks") or [0] * exits)[k] for k, cfg in enumerate(configs)]  # type: ignore[union-attr]
     config = {**configs[-1], "resolutions": resolutions, "height": resolutions[-1][0], "width": resolutions[-1][1],
-              "exit_stripes": stripes if any(s != 1 for s in stripes) else None}
+              "exit_stripes": stripes if any(s != 1 for s in stripes) else None, "stem_ranks": ranks if any(ranks) else None}
     out: dict[str, object] = {"config": config, "model": model, "iteration": 0, "note": note,
                               "sources": [c.get("note") or "" for c in checkpoints]}
     classifiers = [c.get("classifiers") for c in checkpoints]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from .osnet import ChannelGate, LightConv3x3, OSBlock, OSNetStages
+from .osnet import ChannelGate, LightConv3x3, LowRankConv, OSBlock, OSNetStages
 from .resnet import ResNet50Stages
 from .tfgraph import _T, GraphBuilder, _a_bool, _a_type, add, conv_op, maxpool_after_relu, plain_conv_op, pool_op, relu
 
@@ -69,7 +69,11 @@ def _transition(g: GraphBuilder, p: str, x: str, transition: nn.Sequential) -> s
 def osnet_stage(g: GraphBuilder, net: OSNetStages, stage: int, x: str, out: str) -> str:
     """Mirror of OSNetStages.forward_stage."""
     if stage == 1:
-        x = conv_op(g, "conv1", x, net.conv1.conv, net.conv1.bn, "Relu")
+        stem = net.conv1.conv
+        if isinstance(stem, LowRankConv):  # its k x k conv into `rank` channels, then the 1x1 conv carrying the BN
+            x = plain_conv_op(g, "conv1/reduce", x, stem[0])
+            stem = stem[1]
+        x = conv_op(g, "conv1", x, stem, net.conv1.bn, "Relu")
         x = maxpool_after_relu(g, "maxpool", x, net.maxpool)
         x = _os_block(g, "conv2.0", x, net.conv2[0])
         return _os_block(g, "conv2.1", x, net.conv2[1], out)

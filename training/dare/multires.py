@@ -31,16 +31,19 @@ class DareMR(nn.Module):
     """Input: RGB float 0-255, NCHW, at the largest resolution (the model's declared input)."""
 
     def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False, teacher_head: bool = False,
-                 stripes: list[int] | None = None) -> None:
+                 stripes: list[int] | None = None, stem_ranks: list[int] | None = None) -> None:
         super().__init__()
         if list(resolutions) != sorted(resolutions):
             raise ValueError(f"resolutions must grow (the exits run in this order): {resolutions}")
         stripes = list(stripes or [1] * len(resolutions))
         if len(stripes) != len(resolutions) or min(stripes) < 1:
             raise ValueError(f"one stripe count >= 1 per exit: {stripes} for {len(resolutions)} exits")
+        ranks = list(stem_ranks or [0] * len(resolutions))
+        if len(ranks) != len(resolutions):
+            raise ValueError(f"one stem rank per exit (0: the full stem): {ranks} for {len(resolutions)} exits")
         self.resolutions = [tuple(r) for r in resolutions]
         self.backbone_name = backbone
-        self.paths = nn.ModuleList(make_backbone(backbone) for _ in resolutions)
+        self.paths = nn.ModuleList(make_backbone(backbone, r or None) for r in ranks)
         hidden = TEACHER_HIDDEN if teacher_head else HIDDEN_DIM  # teacher_head: every head starts as the MSMT17 FC
         self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], s, hidden) for p, s in zip(self.paths, stripes))
         self.necks = nn.ModuleList(neck() for _ in resolutions) if bnneck else None
@@ -49,6 +52,11 @@ class DareMR(nn.Module):
     @property
     def stripes(self) -> list[int]:
         return [h.stripes for h in self.heads]
+
+    @property
+    def stem_ranks(self) -> list[int]:
+        """Each exit's stem rank, 0 for the full 7x7 conv."""
+        return [getattr(p.conv1.conv, "rank", 0) for p in self.paths]
 
     @property
     def exits(self) -> int:

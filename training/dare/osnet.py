@@ -38,6 +38,20 @@ class ConvLayer(nn.Module):
         return torch.relu(self.bn(self.conv(x)))
 
 
+class LowRankConv(nn.Sequential):
+    """A k x k conv as a rank-r product: a k x k conv into `rank` channels, then a 1x1 conv to cout.
+
+    Why: at full resolution OSNet x0.25's 7x7 stem (3 -> 16 channels) is a quarter of the network's
+    multiply-adds, yet on images its 16 outputs span few more than 10 directions (dare/factorise_stem.py
+    measures it), so rank r costs (k*k*cin + cout) * r per output pixel instead of k*k*cin*cout."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, padding: int, rank: int) -> None:
+        if not 1 <= rank < cout:
+            raise ValueError(f"stem rank {rank}: expected 1 to {cout - 1} (rank {cout} or more is the full conv)")
+        super().__init__(nn.Conv2d(cin, rank, kernel, stride=stride, padding=padding, bias=False), nn.Conv2d(rank, cout, 1, bias=False))
+        self.rank = rank
+
+
 class Conv1x1(ConvLayer):
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__(cin, cout, 1, 1, 0)
@@ -112,10 +126,12 @@ def _layer(cin: int, cout: int, reduce: bool) -> nn.Sequential:
 class OSNetStages(ImageNetNormalised):
     """forward_stage(s, x) maps stage s-1's tap (or the normalised image for s=1) to stage s's tap."""
 
-    def __init__(self) -> None:
+    def __init__(self, stem_rank: int | None = None) -> None:
         super().__init__()
         c = CHANNELS
         self.conv1 = ConvLayer(3, c[0], 7, 2, 3)
+        if stem_rank:
+            self.conv1.conv = LowRankConv(3, c[0], 7, 2, 3, stem_rank)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.conv2 = _layer(c[0], c[1], reduce=True)
         self.conv3 = _layer(c[1], c[2], reduce=True)

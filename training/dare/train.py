@@ -73,6 +73,7 @@ class TrainConfig:
     probe_views: int = 3  # augmented views of each training image those features are computed on
     ema: float = 0.0  # decay of an exponential moving average of the weights and BN statistics, saved as ema.pt (0: off)
     frozen_exits: list[int] | None = None  # with resolutions and --init: exits (1-based) kept exactly as loaded
+    stem_ranks: list[int] | None = None  # with resolutions: each exit's stem rank (0: the full 7x7 conv), from --init (dare.factorise_stem)
 
 
 def parse_stripes(text: str) -> list[int] | None:
@@ -211,7 +212,8 @@ def build_model(cfg: TrainConfig, calibration_images: np.ndarray) -> torch.nn.Mo
     cfg.weights (or nothing)."""
     model = from_config(asdict(cfg))
     check_stripes(model, cfg)
-    if not cfg.weights:
+    if not cfg.weights or any(cfg.stem_ranks or []):
+        # a low-rank stem only exists in a checkpoint (dare.factorise_stem), and --init then sets every weight
         return model
     calib = torch.from_numpy(calibration_images).permute(0, 3, 1, 2).float()
     if cfg.resolutions:
@@ -334,6 +336,15 @@ def plan_init(path: Path, cfg: TrainConfig) -> InitPlan:
         if mine != other and not sizes_may_differ and not (adds_neck and key == "bnneck"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
     return InitPlan(path, ckpt, their_res, mine_res, subset, resized, adds_neck)
+
+
+def inherited_stem_ranks(plan: InitPlan) -> list[int] | None:
+    """The stem ranks of the exits an --init run keeps: a factorised stem stays factorised."""
+    ranks = plan.checkpoint["config"].get("stem_ranks")
+    if not ranks:
+        return None
+    kept = [ranks[plan.their_res.index(r)] for r in plan.mine_res] if plan.subset else list(ranks)
+    return kept if any(kept) else None
 
 
 def init_from(model: torch.nn.Module, plan: InitPlan) -> dict[str, torch.Tensor] | None:
@@ -497,6 +508,8 @@ def main(argv: list[str] | None = None) -> None:
     check_frozen_exits(cfg, has_init=args.init is not None or resume is not None)
     # A checkpoint that does not fit is refused here, before minutes of decoding and teacher embeddings.
     init_plan = plan_init(args.init, cfg) if args.init is not None and not resume else None
+    if init_plan is not None:
+        cfg.stem_ranks = inherited_stem_ranks(init_plan)
     samples = train_samples(market_root())
     if cfg.split == "proxy":
         samples = proxy_train_samples(samples)
