@@ -27,6 +27,7 @@ from .macs import stage_macs
 from .model import from_config
 from .multires import resize
 from .osnet import LowRankConv
+from .tfgraph import bn_scale_shift
 
 STEM_KEY = "paths.{k}.conv1.conv"
 
@@ -52,10 +53,6 @@ def factorise(weight: torch.Tensor, scale: torch.Tensor, basis: torch.Tensor, ra
     """(reduce, expand) with expand @ reduce = D^-1·U_r·U_rᵀ·D·W: W projected on the top-r output directions."""
     u = basis[:, :rank]
     return u.T @ (scale[:, None] * weight), u / scale[:, None]
-
-
-def stem_scale(bn: torch.nn.BatchNorm2d) -> torch.Tensor:
-    return (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().double()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         moment = stem_input_moment(stem, path.normalise(resize(images, model.resolutions[k])))
     weight = stem.weight.detach().double().reshape(stem.out_channels, -1)
-    scale = stem_scale(path.conv1.bn)
+    scale = torch.from_numpy(bn_scale_shift(path.conv1.bn)[0])
     basis, residual = output_space(weight, scale, moment)
     pixels = model.resolutions[k][0] * model.resolutions[k][1] // 4
     full = weight.numel() * pixels

@@ -99,7 +99,7 @@ class GraphBuilder:
 # --- BatchNorm folding -----------------------------------------------------------------------------
 
 
-def _bn_scale_shift(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
+def bn_scale_shift(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
     """Eval-mode BN(y) = y * scale + shift."""
     scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
     shift = bn.bias.detach().double() - bn.running_mean.double() * scale
@@ -113,7 +113,7 @@ def fold_conv(conv: nn.Conv2d, bn: nn.BatchNorm2d | None) -> tuple[np.ndarray, n
     if bn is not None:
         if conv.bias is not None:
             raise ValueError("convs before a BatchNorm are expected to have no bias")
-        scale, shift = _bn_scale_shift(bn)
+        scale, shift = bn_scale_shift(bn)
         w, b = w * scale[:, None, None, None], shift
     hwio = w.transpose(2, 3, 1, 0)  # depthwise C1HW -> HW1C; dense OIHW -> HWIO
     if conv.groups > 1:
@@ -126,7 +126,7 @@ def fold_linear_bn(fc: nn.Linear, bn: nn.BatchNorm1d | None) -> tuple[np.ndarray
     w = fc.weight.detach().double().numpy()  # [out, in]
     b = fc.bias.detach().double().numpy()
     if bn is not None:
-        scale, shift = _bn_scale_shift(bn)
+        scale, shift = bn_scale_shift(bn)
         w, b = w * scale[:, None], b * scale + shift
     return np.ascontiguousarray(w.T).astype(np.float32), b.astype(np.float32)
 
