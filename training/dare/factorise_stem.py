@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     dtype = state.pop(f"{key}.weight").dtype
     state[f"{key}.0.weight"] = reduce.reshape(args.rank, *stem.weight.shape[1:]).to(dtype)
     state[f"{key}.1.weight"] = expand.reshape(stem.out_channels, args.rank, 1, 1).to(dtype)
-    ranks = list(config.get("stem_ranks") or [0] * exits)
+    ranks = model.stem_ranks
     ranks[k] = args.rank
     out = {**ckpt, "config": {**config, "stem_ranks": ranks}, "model": state,
            "note": f"{ckpt.get('note') or args.checkpoint.name}; exit {args.exit}'s stem at rank {args.rank} (dare.factorise_stem)"}
