@@ -114,3 +114,40 @@ def test_init_starts_a_new_run_from_a_finished_models_fp16_weights_and_refuses_a
             assert torch.allclose(second[k], v.half().float()), k
     with pytest.raises(SystemExit, match="height"):
         train.main(["--out", str(tmp_path / "third"), "--init", str(tmp_path / "first.fp16.pt")] + [a if a != "64" else "96" for a in common])
+
+
+def test_a_run_in_progress_continues_on_another_machine_from_its_compact_state(fake_market: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    common = ["--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS), "--warmup", "3",
+              "--cache", str(tmp_path / "cache"), "--threads", "1", "--ema", "0.5"]
+    train.main(["--out", str(tmp_path / "here"), "--iterations", "5"] + common)
+    state = tmp_path / "here" / "checkpoint.pt"
+    compact.main(["--resumable", "--checkpoint", str(state), "--out", str(tmp_path / "run.resume.fp16.pt")])
+    small = torch.load(tmp_path / "run.resume.fp16.pt", map_location="cpu")
+    assert "optimizer" not in small and small["iteration"] == 5 and small["ema"] is not None
+    assert (tmp_path / "run.resume.fp16.pt").stat().st_size < 0.5 * state.stat().st_size
+    # This machine continues from its own full state; another, with no runs/ folder, from the compact copy.
+    shutil.copytree(tmp_path / "here", tmp_path / "same")
+    train.main(["--out", str(tmp_path / "same"), "--iterations", "10"] + common)
+    train.main(["--out", str(tmp_path / "moved"), "--iterations", "10", "--resume", str(tmp_path / "run.resume.fp16.pt")] + common)
+    same, moved = (torch.load(tmp_path / d / "checkpoint.pt", map_location="cpu") for d in ("same", "moved"))
+    assert moved["iteration"] == same["iteration"] == 10 and moved["config"] == same["config"]
+    assert [json.loads(r)["iteration"] for r in (tmp_path / "moved" / "log.jsonl").read_text().splitlines()] == [10]
+    # The same batches and augmentations as the uninterrupted run: the random streams travelled.
+    assert moved["sampler_rng"] == same["sampler_rng"] and torch.equal(moved["augment_rng"], same["augment_rng"])
+    # Fresh Adam moments start under the run's warm-up ramp again; the full state needs none.
+    assert moved["rewarm_from"] == 5 and same["rewarm_from"] is None
+    cfg = train.TrainConfig(**moved["config"])
+    assert train.learning_rate(cfg, 5, 5) == pytest.approx(0.1 * train.learning_rate(cfg, 5))
+    assert train.learning_rate(cfg, 8, 5) == train.learning_rate(cfg, 8)
+    # The weights continued from the compact copy (float16): five more steps of at most ≈ lr each apart.
+    weights = [k for k, v in same["model"].items() if v.is_floating_point() and "running_" not in k]
+    assert max(float((moved["model"][k] - same["model"][k]).abs().max()) for k in weights) < 1e-2
+
+    with pytest.raises(SystemExit, match="not a resumable run state"):
+        train.main(["--out", str(tmp_path / "bad"), "--resume", str(tmp_path / "here" / "final.pt")] + common)
+    with pytest.raises(SystemExit, match="not a run in progress"):
+        compact.main(["--resumable", "--checkpoint", str(tmp_path / "here" / "final.pt"), "--out", str(tmp_path / "x.pt")])
