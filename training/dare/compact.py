@@ -48,7 +48,7 @@ def compact_run_state(ckpt: dict[str, object], note: str) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", type=Path, required=True, help="a run's final.pt")
+    ap.add_argument("--checkpoint", type=Path, required=True, help="a run's final.pt (its checkpoint.pt with --resumable)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--note", default="", help="what the weights are (which run, which model)")
     ap.add_argument("--resumable", action="store_true",

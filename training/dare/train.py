@@ -27,6 +27,7 @@ from torch.optim.swa_utils import AveragedModel
 from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, photometric, train_samples
 from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation, self_distillation
 from .backbones import BACKBONES
+from .compact import RUN_STATE
 from .mobilenetv2 import load_imagenet_weights, load_tflite_tensors
 from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config, widen_to_stripes
 from .multires import resize
@@ -477,7 +478,7 @@ def load_resume_state(ckpt_path: Path, resume_file: Path | None) -> dict | None:
     if not resume_file.is_file():
         raise SystemExit(f"--resume {resume_file}: no such file")
     state = torch.load(resume_file, map_location="cpu")
-    missing = [k for k in ("config", "model", "iteration", "sampler_rng", "augment_rng") if k not in state]
+    missing = [k for k in ("config", "model", "iteration", *RUN_STATE) if k not in state]
     if missing:
         raise SystemExit(f"--resume {resume_file}: not a resumable run state (no {', '.join(missing)}); "
                          "a finished model's weights start a new run with --init instead")
