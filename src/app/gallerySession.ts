@@ -273,9 +273,7 @@ export class GallerySession extends Observable<GallerySessionState> {
         void this.enqueue(async () => {
           if (this.indexEngine !== engine) return; // a new engine's attach re-embeds them
           const ids = new Set(this.state.entries.map((e) => e.id));
-          const updated = await this.reembed(engine, foreign.filter((e) => ids.has(e.id)));
-          this.addToIndex(updated);
-          this.update({ version: this.state.version + 1 });
+          await this.reembed(engine, foreign.filter((e) => ids.has(e.id)));
         });
       }
     });
@@ -544,16 +542,15 @@ export class GallerySession extends Observable<GallerySessionState> {
     this.index?.dispose();
     this.index = null;
     this.indexEngine = engine;
-    const stale = this.state.entries.filter((e) => e.modelId !== engine.model.modelId);
-    await this.reembed(engine, stale);
     this.addToIndex(this.state.entries);
     this.update({ version: this.state.version + 1 });
+    await this.reembed(engine, this.state.entries.filter((e) => e.modelId !== engine.model.modelId));
   }
 
-  /** Re-embeds `stale` with `engine` from their thumbnails (fetching a missing one first); returns the
-   * entries that were. */
-  private async reembed(engine: Engine, stale: readonly GalleryEntry[]): Promise<GalleryEntry[]> {
-    if (stale.length === 0) return [];
+  /** Re-embeds `stale` with `engine` from their thumbnails (fetching a missing one first). The entries
+   * re-embedded are searchable from the moment the gallery shows them with the engine's model. */
+  private async reembed(engine: Engine, stale: readonly GalleryEntry[]): Promise<void> {
+    if (stale.length === 0) return;
     const setJob = (done: number, failed: number) => this.update({ job: done < stale.length ? { kind: 'reembed', done, total: stale.length, failed } : null });
     const updated = new Map<string, GalleryEntry>();
     let failed = 0;
@@ -577,8 +574,9 @@ export class GallerySession extends Observable<GallerySessionState> {
       setJob(i + 1, failed);
       await yieldToUi();
     }
-    const { entries, unsaved, persistent } = this.state;
-    this.update({ entries: entries.map((e) => updated.get(e.id) ?? e) });
+    const { entries, unsaved, persistent, version } = this.state;
+    this.addToIndex([...updated.values()]);
+    this.update({ entries: entries.map((e) => updated.get(e.id) ?? e), version: version + 1 });
     const toSave = [...updated.values()].filter((e) => !unsaved.has(e.id));
     if (persistent && toSave.length > 0) {
       try {
@@ -587,6 +585,5 @@ export class GallerySession extends Observable<GallerySessionState> {
         this.deps.notify.error(`The re-embedded entries were not saved (they are embedded again on the next load): ${GalleryStorageError.from(e, 'save').message}`);
       }
     }
-    return [...updated.values()];
   }
 }
