@@ -417,15 +417,18 @@ export class GallerySession extends Observable<GallerySessionState> {
           }
           const kept = new Set(imported.entries.map((e) => e.id));
           const gone = this.state.entries.filter((e) => !kept.has(e.id)).map((e) => e.id);
+          if (this.indexEngine) this.rebuildIndex(this.indexEngine, imported.entries);
           this.change(imported.entries, this.state.persistent ? new Set() : new Set(imported.entries.map((e) => e.id)));
           if (gone.length) this.told({ kind: 'removed', ids: gone });
         } else {
           const ids = new Set(imported.entries.map((e) => e.id));
+          this.addToIndex(imported.entries);
           this.change([...this.state.entries.filter((e) => !ids.has(e.id)), ...imported.entries], new Set([...this.state.unsaved, ...ids]));
           await this.persist(imported.entries);
         }
         this.told({ kind: 'added', entries: imported.entries });
-        if (this.indexEngine) await this.syncIndex(this.indexEngine);
+        const engine = this.indexEngine;
+        if (engine) await this.reembed(engine, imported.entries.filter((e) => e.modelId !== engine.model.modelId));
       } catch (e) {
         this.deps.notify.error(`${file.name} was not imported: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
@@ -536,13 +539,18 @@ export class GallerySession extends Observable<GallerySessionState> {
     this.index.addMany(current);
   }
 
-  /** Rebuilds the index on `engine`'s backend, first re-embedding (from their thumbnails) the entries
-   * another model produced. */
-  private async syncIndex(engine: Engine): Promise<void> {
+  /** A new index on `engine`'s backend holding `entries` of its model. */
+  private rebuildIndex(engine: Engine, entries: readonly GalleryEntry[]): void {
     this.index?.dispose();
     this.index = null;
     this.indexEngine = engine;
-    this.addToIndex(this.state.entries);
+    this.addToIndex(entries);
+  }
+
+  /** Rebuilds the index on `engine`'s backend, then re-embeds (from their thumbnails) the entries
+   * another model produced. */
+  private async syncIndex(engine: Engine): Promise<void> {
+    this.rebuildIndex(engine, this.state.entries);
     this.update({ version: this.state.version + 1 });
     await this.reembed(engine, this.state.entries.filter((e) => e.modelId !== engine.model.modelId));
   }
