@@ -422,6 +422,8 @@ export class GallerySession extends Observable<GallerySessionState> {
           if (gone.length) this.told({ kind: 'removed', ids: gone });
         } else {
           const ids = new Set(imported.entries.map((e) => e.id));
+          // An entry replaced by one of another model leaves the index until it is re-embedded.
+          this.index?.remove(ids);
           this.addToIndex(imported.entries);
           this.change([...this.state.entries.filter((e) => !ids.has(e.id)), ...imported.entries], new Set([...this.state.unsaved, ...ids]));
           await this.persist(imported.entries);
