@@ -129,6 +129,14 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
     return out
 
 
+def training_sample(count: int, height: int, width: int) -> torch.Tensor:
+    """`count` training images in a fixed shuffled order, (N, 3, H, W) float 0-255: what a measurement on
+    training images (a stem's input moment, BatchNorm statistics) is taken on, the same images every time."""
+    samples = train_samples(market_root())
+    random.Random(0).shuffle(samples)
+    return resize_for_eval(load_images(samples[:count], height, width))
+
+
 def resize_for_eval(images: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) uint8 already at model size -> (N, 3, H, W) float 0-255."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float()

@@ -16,13 +16,11 @@ the BN that follows, so no other weight changes.
 from __future__ import annotations
 
 import argparse
-import random
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .data import load_images, market_root, train_samples
+from .data import training_sample
 from .macs import stage_macs
 from .model import from_config
 from .multires import resize
@@ -82,10 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     if isinstance(path.conv1.conv, LowRankConv):
         raise SystemExit(f"exit {args.exit}: its stem is already rank {path.conv1.conv.rank}")
 
-    samples = train_samples(market_root())
-    random.Random(0).shuffle(samples)
     height, width = config["resolutions"][-1]
-    images = torch.from_numpy(load_images(samples[: args.images], height, width)).permute(0, 3, 1, 2).float()
+    images = training_sample(args.images, height, width)
     stem = path.conv1.conv
     with torch.no_grad():
         moment = stem_input_moment(stem, path.normalise(resize(images, model.resolutions[k])))

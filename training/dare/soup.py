@@ -17,13 +17,12 @@ since an average of two networks' statistics need not be the statistics of the a
 from __future__ import annotations
 
 import argparse
-import random
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .data import load_images, market_root, train_samples
+from .data import training_sample
 from .factorise_stem import STEM_KEY
 from .model import from_config
 
@@ -134,10 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     model.load_state_dict(out["model"])
     bn = "averaged BatchNorm statistics"
     if args.bn_images:
-        samples = train_samples(market_root())
-        random.Random(0).shuffle(samples)
         height, width = out["config"]["resolutions"][-1]
-        images = torch.from_numpy(load_images(samples[: args.bn_images], height, width)).permute(0, 3, 1, 2).float()
+        images = training_sample(args.bn_images, height, width)
         recompute_bn(model, images)
         out["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         bn = f"BatchNorm statistics recomputed on {len(images)} training images"
