@@ -22,12 +22,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .compose import SHARED_CONFIG
 from .data import training_sample
 from .factorise_stem import STEM_KEY
 from .model import from_config
 
-# What must agree for two checkpoints to be averaged layer by layer (stem ranks need not: see above).
-SHAPE_KEYS = ("resolutions", "backbone", "bnneck", "teacher_head", "exit_stripes")
+# What must agree for two checkpoints to be averaged layer by layer: what composing exits needs, and each
+# exit's size and pooling too (stem ranks need not: see above).
+SHAPE_KEYS = (*SHARED_CONFIG, "resolutions", "exit_stripes")
 
 
 def unfactorised(ckpt: dict) -> dict:
