@@ -101,8 +101,17 @@ class AugmentConfig:
     erase_aspect: float = 0.3
 
 
+# Training images are kept this much larger than the model's input, so a random crop has room to move.
+CROP_MARGIN = 1.125
+
+
+def stored_size(height: int, width: int) -> tuple[int, int]:
+    """The size training images are decoded and cached at for a model input of height x width."""
+    return round(height * CROP_MARGIN), round(width * CROP_MARGIN)
+
+
 def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
-    """images: (N, H*1.125, W*1.125, 3) uint8 -> (N, 3, H, W) float 0-255, with random crop, horizontal
+    """images: (N, H*1.125, W*1.125, 3) uint8 (`stored_size`) -> (N, 3, H, W) float 0-255, with random crop, horizontal
     flip and random erasing (Zhong et al. 2020, filled with uniform noise)."""
     n, big_h, big_w, _ = images.shape
     x = images.permute(0, 3, 1, 2).float()

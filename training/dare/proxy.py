@@ -4,6 +4,7 @@ from Market-1501's training split only (the test split is never used for trainin
     python3 -m dare.proxy --checkpoint ../runs/NAME/final.pt [--json out.json]
     python3 -m dare.proxy --tfjs-model ../models/dare-osnet
     python3 -m dare.proxy --teacher            # the MSMT17 starting point, for reference
+    python3 -m dare.proxy --teacher --teacher-axes 128,256   # ... and on its leading principal axes
 
 Split (deterministic): of the 751 training identities, every third (sorted, index % 3 == 2: 250 ids) is
 held out. `proxy_train_samples` = the other identities, cameras 1-3 only (4,259 images of 500 ids). The
@@ -29,6 +30,7 @@ import torch
 
 from .data import Sample, load_images, market_root, train_samples
 from .metrics import Scores, euclidean, evaluate, l2_normalise
+from .teacher import TEACHER_DIM
 
 TRAIN_CAMERAS = (1, 2, 3)
 EVAL_CAMERAS = (4, 5, 6)
@@ -110,10 +112,35 @@ def checkpoint_embedder(checkpoint: Path) -> tuple[Embedder, int, int, list[str]
     return (lambda x: torch_embeddings(checkpoint, x)), cfg["height"], cfg["width"], exit_names(cfg)
 
 
-def teacher_embedder() -> tuple[Embedder, int, int, list[str]]:
-    from .teacher import TEACHER_SIZE, teacher_embeddings
+def teacher_embedder(axes: list[int] | None = None, cache: Path = Path(".cache")) -> tuple[Embedder, int, int, list[str]]:
+    """The MSMT17 network's 512-d embedding and, for each k in `axes`, the same projected on its k leading
+    principal axes over the proxy's training images (centred), as `--teacher-head` starts each exit's
+    128-d output from it: how much a k-d embedding costs the starting point."""
+    from .data import cached_images, stored_size
+    from .teacher import TEACHER_SIZE, cached_teacher_embeddings, principal_axes, teacher_embeddings
 
-    return (lambda x: teacher_embeddings(x)[:, None]), TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"]
+    projections: list[tuple[torch.Tensor, torch.Tensor]] = []
+    if axes:
+        samples = proxy_train_samples(train_samples(market_root()))
+        train_images = cached_images(samples, *stored_size(*TEACHER_SIZE), cache)  # what dare.train caches
+        fitted = cached_teacher_embeddings([s.path.name for s in samples], train_images, cache)
+        projections = [principal_axes(fitted, k) for k in axes]
+
+    def embed(images: np.ndarray) -> np.ndarray:
+        return with_projections(teacher_embeddings(images), projections)
+
+    return embed, TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"] + [f"msmt17-axes{k}" for k in axes or []]
+
+
+def with_projections(full: np.ndarray, projections: list[tuple[torch.Tensor, torch.Tensor]]) -> np.ndarray:
+    """(N, D) -> (N, 1 + len(projections), D): the embeddings, then each centred and projected on a (k, D)
+    basis, zero-padded to D values (the padding changes no norm or distance, and the table stays one array)."""
+    out = [full]
+    for basis, mean in projections:
+        projected = np.zeros_like(full)
+        projected[:, : len(basis)] = ((torch.from_numpy(full).double() - mean) @ basis.T).numpy()
+        out.append(projected)
+    return np.stack(out, axis=1)
 
 
 def tfjs_embedder(model_dir: Path) -> tuple[Embedder, int, int, list[str]]:
@@ -131,14 +158,26 @@ def embedder(args: argparse.Namespace) -> tuple[Embedder, int, int, list[str]]:
         return checkpoint_embedder(args.checkpoint)
     if args.tfjs_model:
         return tfjs_embedder(args.tfjs_model)
-    return teacher_embedder()
+    return teacher_embedder(getattr(args, "teacher_axes", None))
+
+
+def parse_axes(text: str) -> list[int]:
+    """'128,256' -> [128, 256]: counts of principal axes, each from 1 to the teacher's width."""
+    try:
+        axes = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected whole numbers, e.g. 128,256")
+    if not axes or min(axes) < 1 or max(axes) > TEACHER_DIM:
+        raise argparse.ArgumentTypeError(f"{text!r}: each count must be from 1 to {TEACHER_DIM} (the teacher's width)")
+    return axes
 
 
 def print_scores(result: dict[str, dict[str, dict[str, float | int]]]) -> None:
-    print(f"{'embedding':<10} {'clean r1':>9} {'clean mAP':>10} {'shift r1':>9} {'shift mAP':>10}")
+    width = max(10, *(len(n) for n in result["clean"]))
+    print(f"{'embedding':<{width}} {'clean r1':>9} {'clean mAP':>10} {'shift r1':>9} {'shift mAP':>10}")
     for name in result["clean"]:
         c, s = result["clean"][name], result["shifted"][name]
-        print(f"{name:<10} {100 * c['rank1']:9.2f} {100 * c['mAP']:10.2f} {100 * s['rank1']:9.2f} {100 * s['mAP']:10.2f}", flush=True)
+        print(f"{name:<{width}} {100 * c['rank1']:9.2f} {100 * c['mAP']:10.2f} {100 * s['rank1']:9.2f} {100 * s['mAP']:10.2f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,9 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     src.add_argument("--checkpoint", type=Path)
     src.add_argument("--tfjs-model", type=Path)
     src.add_argument("--teacher", action="store_true", help="the frozen MSMT17 network (512-d)")
+    ap.add_argument("--teacher-axes", type=parse_axes, default=None, metavar="K[,K...]",
+                    help="with --teacher: also its embedding on its K leading principal axes over the proxy's training images")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
+    if args.teacher_axes and not args.teacher:
+        ap.error("--teacher-axes needs --teacher")
     if args.threads:
         torch.set_num_threads(args.threads)
     embed, h, w, names = embedder(args)

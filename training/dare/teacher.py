@@ -83,10 +83,17 @@ def init_head_from_teacher(head: nn.Module, teacher: MSMT17Teacher, embeddings: 
     head.fc1.bias.copy_(teacher.fc.bias)
     for k in ("weight", "bias", "running_mean", "running_var"):
         getattr(head.bn, k).copy_(getattr(teacher.bn, k))
+    axes, mean = principal_axes(embeddings, head.fc2.out_features)
+    head.fc2.weight.copy_(axes.float())
+    head.fc2.bias.copy_((-axes @ mean).float())
+
+
+def principal_axes(embeddings: np.ndarray, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k leading principal axes (k, D) of (N, D) embeddings and their mean (D,), in float64; with fewer
+    images than axes the rest stay zero, so a projection on them keeps every distance between the images."""
     x = torch.from_numpy(embeddings).double()
     mean = x.mean(0)
     _, _, v = torch.linalg.svd(x - mean, full_matrices=False)
-    axes = torch.zeros(head.fc2.out_features, x.shape[1], dtype=x.dtype)
-    axes[: len(v)] = v[: head.fc2.out_features]  # fewer images than axes: the rest stay zero
-    head.fc2.weight.copy_(axes.float())
-    head.fc2.bias.copy_((-axes @ mean).float())
+    axes = torch.zeros(k, x.shape[1], dtype=x.dtype)
+    axes[: len(v)] = v[:k]
+    return axes, mean

@@ -24,7 +24,7 @@ import torch
 
 from torch.optim.swa_utils import AveragedModel
 
-from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, photometric, train_samples
+from .data import AugmentConfig, PKSampler, augment, cached_images, market_root, photometric, stored_size, train_samples
 from .loss import batch_hard_soft_margin, label_smoothed_ce, relational_distillation, self_distillation
 from .backbones import BACKBONES
 from .compact import RUN_STATE
@@ -577,7 +577,7 @@ def main(argv: list[str] | None = None) -> None:
     samples = train_samples(market_root())
     if cfg.split == "proxy":
         samples = proxy_train_samples(samples)
-    big_h, big_w = round(cfg.height * 1.125), round(cfg.width * 1.125)
+    big_h, big_w = stored_size(cfg.height, cfg.width)
     images = torch.from_numpy(cached_images(samples, big_h, big_w, args.cache))
     person_ids = sorted({s.person for s in samples})
     labels = torch.tensor([person_ids.index(s.person) for s in samples])

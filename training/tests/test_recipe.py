@@ -204,3 +204,30 @@ def test_a_restart_fits_its_identity_classifiers_first_and_checkpoints_carry_the
         assert torch.allclose(kept["classifiers"][k], v.half().float()), k
     # Fitted on other augmented views than the training batches, so not all of the gain carries over.
     assert probed_loss < kept_loss - 0.25, (probed_loss, kept_loss)
+
+
+def test_teacher_projections_keep_distances_on_every_axis_and_lose_them_on_fewer() -> None:
+    from dare.proxy import with_projections
+    from dare.teacher import principal_axes
+
+    rng = np.random.default_rng(0)
+    fitted = rng.normal(size=(40, 12)) @ np.diag(np.linspace(3, 0.1, 12))  # fewer, stronger directions first
+    queries = rng.normal(size=(9, 12)).astype(np.float32)
+    table = with_projections(queries, [principal_axes(fitted, 12), principal_axes(fitted, 3)])
+    assert table.shape == (9, 3, 12)
+    assert (table[:, 0] == queries).all()
+    d = lambda x: np.linalg.norm(x[:, None] - x[None], axis=-1)
+    assert np.allclose(d(table[:, 1]), d(queries), atol=1e-5)  # all 12 axes: a rotation of the centred queries
+    assert (table[:, 2, 3:] == 0).all()  # 3 axes, zero-padded
+    assert not np.allclose(d(table[:, 2]), d(queries), atol=1e-2)
+
+
+def test_teacher_axes_are_checked_before_anything_runs() -> None:
+    from dare.proxy import main, parse_axes
+
+    assert parse_axes("128,256") == [128, 256]
+    for bad in ("0", "513", "a", "128,"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_axes(bad)
+    with pytest.raises(SystemExit):
+        main(["--checkpoint", "nowhere.pt", "--teacher-axes", "128"])
