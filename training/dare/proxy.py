@@ -4,7 +4,8 @@ from Market-1501's training split only (the test split is never used for trainin
     python3 -m dare.proxy --checkpoint ../runs/NAME/final.pt [--json out.json]
     python3 -m dare.proxy --tfjs-model ../models/dare-osnet
     python3 -m dare.proxy --teacher            # the MSMT17 starting point, for reference
-    python3 -m dare.proxy --teacher --teacher-axes 128,256   # ... and on its leading principal axes
+    python3 -m dare.proxy --teacher --axes 128,256   # ... and on its leading principal axes
+    python3 -m dare.proxy --osnet-onnx ../../shared/peers/osnet_x0_25_market1501.onnx   # a torchreid OSNet x0.25 export
 
 Split (deterministic): of the 751 training identities, every third (sorted, index % 3 == 2: 250 ids) is
 held out. `proxy_train_samples` = the other identities, cameras 1-3 only (4,259 images of 500 ids). The
@@ -30,6 +31,7 @@ import torch
 
 from .data import Sample, load_images, market_root, train_samples
 from .metrics import Scores, euclidean, evaluate, l2_normalise
+from .osnet import DEFAULT_ONNX
 from .teacher import TEACHER_DIM
 
 TRAIN_CAMERAS = (1, 2, 3)
@@ -112,24 +114,28 @@ def checkpoint_embedder(checkpoint: Path) -> tuple[Embedder, int, int, list[str]
     return (lambda x: torch_embeddings(checkpoint, x)), cfg["height"], cfg["width"], exit_names(cfg)
 
 
-def teacher_embedder(axes: list[int] | None = None, cache: Path = Path(".cache")) -> tuple[Embedder, int, int, list[str]]:
-    """The MSMT17 network's 512-d embedding and, for each k in `axes`, the same projected on its k leading
-    principal axes over the proxy's training images (centred), as `--teacher-head` starts each exit's
-    128-d output from it: how much a k-d embedding costs the starting point."""
+def osnet_embedder(onnx_path: Path | None = None, axes: list[int] | None = None, cache: Path = Path(".cache")) -> tuple[Embedder, int, int, list[str]]:
+    """A torchreid OSNet x0.25 re-ID export's 512-d embedding (by default the MSMT17 starting point, the
+    teacher) and, for each k in `axes`, the same projected on its k leading principal axes over the proxy's
+    training images (centred), as `--teacher-head` starts each exit's 128-d output from the teacher: how
+    much a k-d embedding costs such a network."""
     from .data import cached_images, stored_size
     from .teacher import TEACHER_SIZE, cached_teacher_embeddings, principal_axes, teacher_embeddings
 
+    path = onnx_path or DEFAULT_ONNX
+    embed_plain = lambda images: teacher_embeddings(images, onnx_path=path)
     projections: list[tuple[torch.Tensor, torch.Tensor]] = []
     if axes:
         samples = proxy_train_samples(train_samples(market_root()))
         train_images = cached_images(samples, *stored_size(*TEACHER_SIZE), cache)  # what dare.train caches
-        fitted = cached_teacher_embeddings([s.path.name for s in samples], train_images, cache)
+        fitted = cached_teacher_embeddings([s.path.name for s in samples], train_images, cache) if onnx_path is None else embed_plain(train_images)
         projections = [principal_axes(fitted, k) for k in axes]
 
     def embed(images: np.ndarray) -> np.ndarray:
-        return with_projections(teacher_embeddings(images), projections)
+        return with_projections(embed_plain(images), projections)
 
-    return embed, TEACHER_SIZE[0], TEACHER_SIZE[1], ["msmt17"] + [f"msmt17-axes{k}" for k in axes or []]
+    name = "msmt17" if onnx_path is None else onnx_path.stem
+    return embed, TEACHER_SIZE[0], TEACHER_SIZE[1], [name] + [f"{name}-axes{k}" for k in axes or []]
 
 
 def with_projections(full: np.ndarray, projections: list[tuple[torch.Tensor, torch.Tensor]]) -> np.ndarray:
@@ -158,7 +164,7 @@ def embedder(args: argparse.Namespace) -> tuple[Embedder, int, int, list[str]]:
         return checkpoint_embedder(args.checkpoint)
     if args.tfjs_model:
         return tfjs_embedder(args.tfjs_model)
-    return teacher_embedder(getattr(args, "teacher_axes", None))
+    return osnet_embedder(getattr(args, "osnet_onnx", None), getattr(args, "axes", None))
 
 
 def parse_axes(text: str) -> list[int]:
@@ -186,13 +192,16 @@ def main(argv: list[str] | None = None) -> None:
     src.add_argument("--checkpoint", type=Path)
     src.add_argument("--tfjs-model", type=Path)
     src.add_argument("--teacher", action="store_true", help="the frozen MSMT17 network (512-d)")
-    ap.add_argument("--teacher-axes", type=parse_axes, default=None, metavar="K[,K...]",
-                    help="with --teacher: also its embedding on its K leading principal axes over the proxy's training images")
+    src.add_argument("--osnet-onnx", type=Path, help="a torchreid OSNet x0.25 re-ID export (512-d), e.g. the Market-trained peer")
+    ap.add_argument("--axes", type=parse_axes, default=None, metavar="K[,K...]",
+                    help="with --teacher or --osnet-onnx: also its embedding on its K leading principal axes over the proxy's training images")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    if args.teacher_axes and not args.teacher:
-        ap.error("--teacher-axes needs --teacher")
+    if args.axes and not (args.teacher or args.osnet_onnx):
+        ap.error("--axes needs --teacher or --osnet-onnx")
+    if args.osnet_onnx and not args.osnet_onnx.is_file():
+        ap.error(f"--osnet-onnx {args.osnet_onnx}: no such file")
     if args.threads:
         torch.set_num_threads(args.threads)
     embed, h, w, names = embedder(args)
@@ -200,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     print_scores(result)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"source": str(args.checkpoint or args.tfjs_model or "msmt17"), "input": [h, w], **result}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"source": str(args.checkpoint or args.tfjs_model or args.osnet_onnx or "msmt17"), "input": [h, w], **result}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

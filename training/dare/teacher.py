@@ -21,7 +21,11 @@ TEACHER_SIZE = (256, 128)
 
 
 class MSMT17Teacher(nn.Module):
-    """relu(BN(fc(GAP(conv5)))) exactly as the ONNX file computes it (tests/test_osnet.py checks the import)."""
+    """relu(BN(fc(GAP(conv5)))) exactly as the ONNX file computes it (tests/test_osnet.py checks the import).
+
+    Any torchreid OSNet x0.25 re-ID export loads: the MSMT17 file has its BatchNorms folded into the convs
+    (re-created from `calibration`), the Market-trained peer's keeps them as initialisers named like the
+    modules, which load as they are."""
 
     def __init__(self, onnx_path: Path = DEFAULT_ONNX, calibration: torch.Tensor | None = None) -> None:
         import onnx
@@ -29,9 +33,13 @@ class MSMT17Teacher(nn.Module):
 
         super().__init__()
         self.net = OSNetStages()
-        calib = calibration if calibration is not None else torch.rand(16, 3, *TEACHER_SIZE) * 255
-        load_msmt17_weights(self.net, read_onnx_convs(onnx_path), calib)
         init = {t.name: numpy_helper.to_array(t).copy() for t in onnx.load(str(onnx_path)).graph.initializer}
+        own = self.net.state_dict()
+        if all(k in init for k in own if not k.endswith("num_batches_tracked")):
+            self.net.load_state_dict({k: torch.from_numpy(v) for k, v in init.items() if k in own}, strict=False)
+        else:
+            calib = calibration if calibration is not None else torch.rand(16, 3, *TEACHER_SIZE) * 255
+            load_msmt17_weights(self.net, read_onnx_convs(onnx_path), calib)
         self.fc, self.bn = nn.Linear(128, TEACHER_DIM), nn.BatchNorm1d(TEACHER_DIM)
         with torch.no_grad():
             self.fc.weight.copy_(torch.from_numpy(init["fc.0.weight"]))
@@ -52,9 +60,9 @@ class MSMT17Teacher(nn.Module):
 
 
 @torch.no_grad()
-def teacher_embeddings(images: np.ndarray, batch: int = 128) -> np.ndarray:
+def teacher_embeddings(images: np.ndarray, batch: int = 128, onnx_path: Path = DEFAULT_ONNX) -> np.ndarray:
     """(N, H, W, 3) uint8 at any size -> (N, 512) float32, resized to 256x128, mirror-averaged."""
-    teacher = MSMT17Teacher()
+    teacher = MSMT17Teacher(onnx_path)
     out = []
     for i in range(0, len(images), batch):
         x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()

@@ -222,7 +222,7 @@ def test_teacher_projections_keep_distances_on_every_axis_and_lose_them_on_fewer
     assert not np.allclose(d(table[:, 2]), d(queries), atol=1e-2)
 
 
-def test_teacher_axes_are_checked_before_anything_runs() -> None:
+def test_axes_and_the_onnx_file_are_checked_before_anything_runs() -> None:
     from dare.proxy import main, parse_axes
 
     assert parse_axes("128,256") == [128, 256]
@@ -230,4 +230,27 @@ def test_teacher_axes_are_checked_before_anything_runs() -> None:
         with pytest.raises(argparse.ArgumentTypeError):
             parse_axes(bad)
     with pytest.raises(SystemExit):
-        main(["--checkpoint", "nowhere.pt", "--teacher-axes", "128"])
+        main(["--checkpoint", "nowhere.pt", "--axes", "128"])
+    with pytest.raises(SystemExit):
+        main(["--osnet-onnx", "nowhere.onnx"])
+
+
+PEER = SHARED / "peers" / "osnet_x0_25_market1501.onnx"
+
+
+@pytest.mark.skipif(not PEER.exists() or not (SHARED / "data" / "market1501").exists(), reason="needs ../shared/peers and Market-1501")
+def test_an_unfolded_torchreid_export_loads_as_it_was_trained() -> None:
+    """The Market-trained peer keeps its BatchNorms: loaded as they are, it tells apart the training
+    identities it learned (images of one person closer than of anyone else)."""
+    from dare.data import load_images
+    from dare.teacher import teacher_embeddings
+
+    samples = train_samples(market_root())
+    people = sorted({s.person for s in samples})[:6]
+    picked = [s for p in people for s in [t for t in samples if t.person == p][:3]]
+    e = teacher_embeddings(load_images(picked, *TEACHER_SIZE), onnx_path=PEER)
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    sim = e @ e.T
+    np.fill_diagonal(sim, -np.inf)
+    labels = np.array([s.person for s in picked])
+    assert (labels[sim.argmax(1)] == labels).mean() >= 0.9
