@@ -151,11 +151,16 @@ def resize_for_eval(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float()
 
 
-def photometric(batch: torch.Tensor, gen: torch.Generator, p_blur: float = 0.3) -> torch.Tensor:
+def photometric(batch: torch.Tensor, gen: torch.Generator, p_blur: float = 0.3, p: float = 1.0) -> torch.Tensor:
     """(N, 3, H, W) float 0-255 -> the same re-rendered as by another camera: per-image brightness,
     contrast, saturation and per-channel gains, and with probability p_blur a 2-4x down/up-sampling
     (a lower-resolution sensor). Colour is what Market-trained models over-rely on (torchreid notes it
-    as the first casualty of a domain change)."""
+    as the first casualty of a domain change). With p < 1 each image is re-rendered with probability p
+    and otherwise left as shot; p = 1 draws exactly the random numbers it always did."""
+    if p < 1:
+        keep = torch.rand(batch.shape[0], generator=gen) >= p
+        changed = photometric(batch, gen, p_blur)
+        return torch.where(keep[:, None, None, None], batch, changed)
     n, _, h, w = batch.shape
 
     def u(lo: float, hi: float, *shape: int) -> torch.Tensor:

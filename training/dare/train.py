@@ -68,6 +68,7 @@ class TrainConfig:
     freeze_stem: bool = False
     erase_p: float = 0.5
     photometric: bool = False
+    photometric_p: float = 1.0  # with photometric: the share of images re-rendered (the rest as shot)
     warmup: int = 0  # iterations of linear lr warm-up
     teacher_head: bool = False  # the last head (every head across resolutions) starts as the MSMT17 FC (teacher.py)
     resolutions: list[list[int]] | None = None  # one backbone per exit at these sizes (dare/multires.py); height x width = the last
@@ -150,6 +151,15 @@ def decay_fraction(value: float) -> float:
     """--decay-start: where the decay begins, as a fraction of the run; refused at once outside [0, 1)."""
     if not 0 <= value < 1:
         raise SystemExit(f"--decay-start {value}: expected a fraction in [0, 1) (0.5: half the run at constant lr; 0: decay from the start)")
+    return value
+
+
+def photometric_share(value: float, enabled: bool) -> float:
+    """--photometric-p: the share of images re-rendered; refused at once outside (0, 1] or without --photometric."""
+    if not 0 < value <= 1:
+        raise SystemExit(f"--photometric-p {value}: expected a share in (0, 1] (1: every image re-rendered)")
+    if value < 1 and not enabled:
+        raise SystemExit(f"--photometric-p {value}: needs --photometric")
     return value
 
 
@@ -417,7 +427,7 @@ def start_classifiers(classifiers: IdentityClassifiers, kept: dict[str, torch.Te
 
     def view(idx: torch.Tensor) -> torch.Tensor:
         batch = augment(images[idx], aug, gen)
-        return photometric(batch, gen) if cfg.photometric else batch
+        return photometric(batch, gen, p=cfg.photometric_p) if cfg.photometric else batch
 
     model.to(device)
     passes = [exit_features(model, len(images), view, cfg.p * cfg.k, device=device, seed=cfg.seed + v) for v in range(cfg.probe_views)]
@@ -512,6 +522,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--freeze-stem", action="store_true")
     ap.add_argument("--erase-p", type=float, default=TrainConfig.erase_p, help="random erasing probability (0: off)")
     ap.add_argument("--photometric", action="store_true", help="colour, contrast and resolution augmentation")
+    ap.add_argument("--photometric-p", type=float, default=TrainConfig.photometric_p,
+                    help="with --photometric: the share of images re-rendered, the rest left as shot (default 1: all)")
     ap.add_argument("--decay-start", type=float, default=TrainConfig.decay_start,
                     help="fraction of the iterations at constant lr before the exponential decay (0: decay from the start)")
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup, help="iterations of linear lr warm-up")
@@ -551,6 +563,7 @@ def main(argv: list[str] | None = None) -> None:
         backbone=args.backbone, weights=DEFAULT_WEIGHTS[args.backbone] if args.weights is None else args.weights,
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill, self_distill=args.self_distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
+        photometric_p=photometric_share(args.photometric_p, args.photometric),
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
         exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
@@ -641,7 +654,7 @@ def main(argv: list[str] | None = None) -> None:
         idx = torch.tensor(sampler.batch())
         batch = augment(images[idx], aug, gen)
         if cfg.photometric:
-            batch = photometric(batch, gen)
+            batch = photometric(batch, gen, p=cfg.photometric_p)
         stats.append(train_step(model, as_input(batch, device), labels[idx].to(device), opt, cfg, classifiers,
                                 teacher[idx].to(device) if teacher is not None else None))
         if ema is not None:

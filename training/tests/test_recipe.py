@@ -103,6 +103,20 @@ def test_photometric_changes_colour_but_keeps_shape_and_range() -> None:
     assert (photometric_shift(imgs) == shifted).all()  # seeded: the proxy's shift is the same every run
 
 
+def test_photometric_with_a_share_rerenders_only_that_share_and_p1_is_the_old_stream() -> None:
+    x = torch.rand(400, 3, 8, 4) * 255
+    y = photometric(x, torch.Generator().manual_seed(0), p=0.3)
+    unchanged = (y == x).flatten(1).all(1)
+    assert 0.6 < float(unchanged.float().mean()) < 0.8  # ≈ 70 % left as shot
+    full = photometric(x, torch.Generator().manual_seed(0))
+    assert torch.equal(photometric(x, torch.Generator().manual_seed(0), p=1.0), full)
+    with pytest.raises(SystemExit, match="needs --photometric"):
+        train.photometric_share(0.5, enabled=False)
+    for bad in (0.0, 1.5):
+        with pytest.raises(SystemExit, match="share in"):
+            train.photometric_share(bad, enabled=True)
+
+
 @pytest.mark.skipif(not ONNX.exists(), reason="needs ../shared/weights/osnet_x0_25_msmt17.onnx")
 def test_training_with_the_whole_v2_recipe_runs_and_exports(fake_market: Path, tmp_path: Path) -> None:
     from dare.export_tfjs import load_checkpoint
@@ -110,7 +124,7 @@ def test_training_with_the_whole_v2_recipe_runs_and_exports(fake_market: Path, t
     out = tmp_path / "run"
     train.main(["--out", str(out), "--backbone", "osnet_x0_25", "--height", "64", "--width", "32", "--p", "4", "--k", "2",
                 "--cache", str(tmp_path / "cache"), "--threads", "1", "--iterations", "5", "--id-loss", "1", "--distill", "10", "--self-distill", "2",
-                "--backbone-lr", "0.1", "--freeze-stem", "--erase-p", "0", "--photometric", "--warmup", "2"])
+                "--backbone-lr", "0.1", "--freeze-stem", "--erase-p", "0", "--photometric", "--photometric-p", "0.5", "--warmup", "2"])
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1]["iteration"] == 5 and all(np.isfinite(r["loss_fused"]) for r in log)
     ckpt = torch.load(out / "final.pt")
@@ -121,6 +135,7 @@ def test_training_with_the_whole_v2_recipe_runs_and_exports(fake_market: Path, t
     weighted = triplet + last["loss_identity"] + 10 * last["loss_distillation"] + 2 * last["loss_self_distillation"]
     assert abs(last["loss_total"] - weighted) < 2e-3 * max(1.0, last["loss_total"])
     assert ckpt["config"]["bnneck"] and ckpt["config"]["distill"] == 10 and ckpt["config"]["self_distill"] == 2
+    assert ckpt["config"]["photometric"] and ckpt["config"]["photometric_p"] == 0.5
     model, _ = load_checkpoint(out / "final.pt")
     assert model.necks is None
 
