@@ -158,9 +158,10 @@ def photometric(batch: torch.Tensor, gen: torch.Generator, p_blur: float = 0.3, 
     as the first casualty of a domain change). With p < 1 each image is re-rendered with probability p
     and otherwise left as shot; p = 1 draws exactly the random numbers it always did."""
     if p < 1:
-        keep = torch.rand(batch.shape[0], generator=gen) >= p
-        changed = photometric(batch, gen, p_blur)
-        return torch.where(keep[:, None, None, None], batch, changed)
+        chosen = torch.rand(batch.shape[0], generator=gen) < p
+        out = batch.clone()
+        out[chosen] = photometric(batch[chosen], gen, p_blur)  # only the chosen images are re-rendered
+        return out
     n, _, h, w = batch.shape
 
     def u(lo: float, hi: float, *shape: int) -> torch.Tensor:

@@ -120,10 +120,10 @@ def osnet_embedder(onnx_path: Path | None = None, axes: list[int] | None = None,
     training images (centred), as `--teacher-head` starts each exit's 128-d output from the teacher: how
     much a k-d embedding costs such a network."""
     from .data import cached_images, stored_size
-    from .teacher import TEACHER_SIZE, cached_teacher_embeddings, principal_axes, teacher_embeddings
+    from .teacher import TEACHER_SIZE, MSMT17Teacher, cached_teacher_embeddings, principal_axes, teacher_embeddings
 
-    path = onnx_path or DEFAULT_ONNX
-    embed_plain = lambda images: teacher_embeddings(images, onnx_path=path)
+    net = MSMT17Teacher(onnx_path or DEFAULT_ONNX)  # loaded once for every set embedded below
+    embed_plain = lambda images: teacher_embeddings(images, teacher=net)
     projections: list[tuple[torch.Tensor, torch.Tensor]] = []
     if axes:
         samples = proxy_train_samples(train_samples(market_root()))

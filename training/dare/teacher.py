@@ -60,9 +60,10 @@ class MSMT17Teacher(nn.Module):
 
 
 @torch.no_grad()
-def teacher_embeddings(images: np.ndarray, batch: int = 128, onnx_path: Path = DEFAULT_ONNX) -> np.ndarray:
-    """(N, H, W, 3) uint8 at any size -> (N, 512) float32, resized to 256x128, mirror-averaged."""
-    teacher = MSMT17Teacher(onnx_path)
+def teacher_embeddings(images: np.ndarray, batch: int = 128, teacher: MSMT17Teacher | None = None) -> np.ndarray:
+    """(N, H, W, 3) uint8 at any size -> (N, 512) float32, resized to 256x128, mirror-averaged; by `teacher`
+    when given (a caller embedding several sets loads the network once), else the MSMT17 network."""
+    teacher = teacher if teacher is not None else MSMT17Teacher()
     out = []
     for i in range(0, len(images), batch):
         x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()

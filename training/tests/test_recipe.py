@@ -258,12 +258,12 @@ def test_an_unfolded_torchreid_export_loads_as_it_was_trained() -> None:
     """The Market-trained peer keeps its BatchNorms: loaded as they are, it tells apart the training
     identities it learned (images of one person closer than of anyone else)."""
     from dare.data import load_images
-    from dare.teacher import teacher_embeddings
+    from dare.teacher import MSMT17Teacher, teacher_embeddings
 
     samples = train_samples(market_root())
     people = sorted({s.person for s in samples})[:6]
     picked = [s for p in people for s in [t for t in samples if t.person == p][:3]]
-    e = teacher_embeddings(load_images(picked, *TEACHER_SIZE), onnx_path=PEER)
+    e = teacher_embeddings(load_images(picked, *TEACHER_SIZE), teacher=MSMT17Teacher(PEER))
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
     sim = e @ e.T
     np.fill_diagonal(sim, -np.inf)
