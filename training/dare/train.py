@@ -501,7 +501,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--height", type=int, default=TrainConfig.height)
     ap.add_argument("--width", type=int, default=TrainConfig.width)
     ap.add_argument("--iterations", type=int, default=None,
-                    help=f"total iterations (default {TrainConfig.iterations}); on resume, extends or shortens the run and its lr schedule")
+                    help=f"total iterations (default {TrainConfig.iterations}); on resume, extends or shortens the run and its lr schedule; "
+                         "0 writes the starting point itself as final.pt and ema.pt (the other end of a weight-space interpolation, dare.soup)")
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
     ap.add_argument("--p", type=int, default=TrainConfig.p)
     ap.add_argument("--k", type=int, default=TrainConfig.k)
@@ -559,7 +560,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt_path = args.out / "checkpoint.pt"
     resume = load_resume_state(ckpt_path, args.resume)
     cfg = TrainConfig(**resume["config"]) if resume else TrainConfig(
-        height=args.height, width=args.width, iterations=args.iterations or TrainConfig.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed,
+        height=args.height, width=args.width, iterations=TrainConfig.iterations if args.iterations is None else args.iterations, lr=args.lr, p=args.p, k=args.k, seed=args.seed,
         backbone=args.backbone, weights=DEFAULT_WEIGHTS[args.backbone] if args.weights is None else args.weights,
         split=args.split, bnneck=args.bnneck or args.id_loss > 0, id_loss=args.id_loss, distill=args.distill, self_distill=args.self_distill,
         backbone_lr=args.backbone_lr, freeze_stem=args.freeze_stem, erase_p=args.erase_p, photometric=args.photometric,
@@ -574,7 +575,9 @@ def main(argv: list[str] | None = None) -> None:
     if cfg.exit_stripes and (not cfg.resolutions or len(cfg.exit_stripes) != len(cfg.resolutions)):
         raise SystemExit(f"--exit-stripes {args.exit_stripes}: needs --resolutions and one count per exit")
 
-    if resume and args.iterations and args.iterations != cfg.iterations:
+    if args.iterations is not None and args.iterations < 0:
+        raise SystemExit(f"--iterations {args.iterations}: must be 0 or more")
+    if resume and args.iterations is not None and args.iterations != cfg.iterations:
         if args.iterations <= resume["iteration"]:
             raise SystemExit(f"--iterations {args.iterations}: the run is already at iteration {resume['iteration']}")
         print(f"changing the run's length from {cfg.iterations} to {args.iterations} iterations (the lr schedule follows)")

@@ -48,6 +48,26 @@ def test_ema_writes_an_average_beside_the_final_weights_without_changing_trainin
     load_checkpoint(averaged / "ema.pt")
 
 
+def test_zero_iterations_write_the_starting_point_that_a_run_with_the_same_seed_leaves(fake_market: Path, tmp_path: Path) -> None:
+    import pytest
+
+    common = ["--height", "64", "--width", "32", "--p", "4", "--k", "2", "--weights", str(WEIGHTS), "--warmup", "2",
+              "--cache", str(tmp_path / "cache"), "--threads", "1", "--ema", "0.5", "--seed", "3"]
+    train.main(["--out", str(tmp_path / "start"), "--iterations", "0"] + common)
+    train.main(["--out", str(tmp_path / "run"), "--iterations", "2"] + common)
+    start, average, trained = (torch.load(tmp_path / f, map_location="cpu") for f in ("start/final.pt", "start/ema.pt", "run/final.pt"))
+    assert start["iteration"] == 0 and not (tmp_path / "start" / "log.jsonl").exists()
+    assert all(torch.equal(v, average["model"][k]) for k, v in start["model"].items())  # nothing to average yet
+    # The trained run left from exactly these weights: two warm-up steps of Adam move each by at most ≈ lr.
+    weights = [k for k, v in start["model"].items() if v.is_floating_point() and "running_" not in k]
+    gaps = [float((trained["model"][k] - start["model"][k]).abs().max()) for k in weights]
+    assert 0 < max(gaps) < 1e-3
+    with pytest.raises(SystemExit, match="must be 0 or more"):
+        train.main(["--out", str(tmp_path / "bad"), "--iterations", "-1"] + common)
+    with pytest.raises(SystemExit, match="already at iteration 2"):
+        train.main(["--out", str(tmp_path / "run"), "--iterations", "0"] + common)
+
+
 def test_ema_refuses_a_decay_outside_0_1_before_any_work(fake_market: Path, tmp_path: Path) -> None:
     import pytest
 
