@@ -67,9 +67,12 @@ async function layoutProblems(page: Page): Promise<LayoutProblem[]> {
 /** Screenshots of the whole page, one viewport-wide strip at a time (a 6000 px tall phone page shrinks to
  * illegibility in one image), then the layout check. */
 async function checkAndShoot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const { width, height } = await page.evaluate(() => ({ width: innerWidth, height: document.documentElement.scrollHeight }));
+  const width = await page.evaluate(() => innerWidth);
   const strip = Math.max(900, width);
-  for (let y = 0, part = 1; y < height; y += strip, part++) {
+  for (let y = 0, part = 1; ; y += strip, part++) {
+    // Measured per strip: a live view (the running webcam) can change the page's height between two shots.
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    if (y >= height) break;
     await page.screenshot({ path: testInfo.outputPath(`${name}-${part}.png`), fullPage: true, clip: { x: 0, y, width, height: Math.min(strip, height - y) } });
   }
   expect(await layoutProblems(page), `layout of ${name}`).toEqual([]);
