@@ -8,6 +8,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
+# ImageNet MobileNetV2 (uint8 TFLite): the backbone weights of every small training run in these tests
+MOBILENETV2_TFLITE = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
 
 
 @pytest.fixture

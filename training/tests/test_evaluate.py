@@ -6,9 +6,8 @@ import pytest
 from PIL import Image
 
 from dare import evaluate, train
-from conftest import SHARED
+from conftest import MOBILENETV2_TFLITE as WEIGHTS
 
-WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
 
 
 def add_test_split(root: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import SHARED
+from conftest import SHARED, MOBILENETV2_TFLITE as TFLITE
 from dare import train
 from dare.export_tfjs import load_checkpoint
 from dare.macs import stage_macs
@@ -22,7 +22,6 @@ from dare.teacher import MSMT17Teacher
 from dare.tfjs_parity import REPO, sample_images
 
 ONNX = SHARED / "weights" / "osnet_x0_25_msmt17.onnx"
-TFLITE = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
 RUN_ONNX = REPO / "training" / "parity" / "run_onnx.mjs"
 MARKET = SHARED / "data" / "market1501"
 

@@ -7,9 +7,8 @@ import torch
 from dare.mobilenetv2 import MobileNetV2Stages, load_imagenet_weights, load_tflite_tensors
 from dare.model import Dare
 from dare.tflite import read_tflite_tensors
-from conftest import SHARED
+from conftest import SHARED, MOBILENETV2_TFLITE as WEIGHTS
 
-WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
 needs_weights = pytest.mark.skipif(not WEIGHTS.exists(), reason=f"ImageNet MobileNetV2 TFLite not found at {WEIGHTS}")
 
 

@@ -4,9 +4,8 @@ from pathlib import Path
 import torch
 
 from dare import compact, train
-from conftest import SHARED
+from conftest import MOBILENETV2_TFLITE as WEIGHTS
 
-WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
 
 
 def test_train_runs_checkpoints_and_resumes(fake_market: Path, tmp_path: Path) -> None:
