@@ -1,7 +1,7 @@
 """Export a trained Dare checkpoint to a TF.js graph model (model.json + weight shards).
 
     python3 -m dare.export_tfjs --checkpoint ../runs/osnet-256x128/final.pt --out ../models/dare-osnet
-    python3 -m dare.export_tfjs --checkpoint ... --out ../models/dare-osnet-mr2-soup-fp16 --quantize float16
+    python3 -m dare.export_tfjs --checkpoint ... --out ../models/dare-osnet-mr2-long-d3-fp16 --quantize float16
 
 --quantize float16 stores every float weight as float16 except a few exact scalars (normalisation,
 fusion weights); uint8 stores the embedding heads' FC matrices as affine uint8 and the backbone as

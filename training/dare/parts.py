@@ -6,7 +6,7 @@ the backbone's intermediate feature maps, and a TF.js graph model can be fed any
 `stages[k].parts` lets the engine run an exit a part at a time and resume it in a later frame, without
 changing the graph, the weights or what `stages[k].embedding` / `.macs` mean.
 
-    python3 -m dare.parts --model ../models/dare-osnet-mr2-soup --model ../models/dare-osnet-mr2-soup-fp16
+    python3 -m dare.parts --model ../models/dare-osnet-mr2-long-d3 --model ../models/dare-osnet-mr2-long-d3-fp16
 
 rewrites the metadata of models exported before parts existed (model.json only: the weight shards, and so
 the app's modelId, stay as they are); dare.export_tfjs writes parts itself.
