@@ -9,7 +9,6 @@ from dare import evaluate, train
 from conftest import MOBILENETV2_TFLITE as WEIGHTS
 
 
-
 def add_test_split(root: Path) -> None:
     """Six people, two queries each (cameras 1 and 3: the unknown threshold needs cross-camera query pairs), two
     gallery images each from camera 2."""

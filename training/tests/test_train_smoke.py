@@ -7,7 +7,6 @@ from dare import compact, train
 from conftest import MOBILENETV2_TFLITE as WEIGHTS
 
 
-
 def test_train_runs_checkpoints_and_resumes(fake_market: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     common = ["--out", str(out), "--height", "64", "--width", "32", "--p", "4", "--k", "2",
