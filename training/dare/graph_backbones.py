@@ -36,6 +36,25 @@ def _gate(g: GraphBuilder, name: str, x: str, gate: ChannelGate, consts: dict[st
     return g.op(f"{name}/scaled", "Mul", [x, weights], dict(_T))
 
 
+def _instance_norm_relu(g: GraphBuilder, name: str, x: str, norm: nn.InstanceNorm2d | None, out: str) -> str:
+    """ReLU(IN(x)) (or ReLU(x) without one): per image and channel, (x - mean) * (weight / sqrt(var + eps)) + bias
+    over the spatial axes, the biased variance as PyTorch's."""
+    if norm is None:
+        return relu(g, out, x)
+    axes = g.const(f"{name}/axes", np.array([1, 2], np.int32), None)
+    mean_attr = {**_T, "keep_dims": _a_bool(True), "Tidx": _a_type("DT_INT32")}
+    mean = g.op(f"{name}/mean", "Mean", [x, axes], mean_attr)
+    var = g.op(f"{name}/variance", "Mean", [g.op(f"{name}/squared", "SquaredDifference", [x, mean], dict(_T)), axes], mean_attr)
+    eps = g.const(f"{name}/epsilon", np.array(norm.eps, np.float32), None)
+    inv = g.op(f"{name}/rsqrt", "Rsqrt", [g.op(f"{name}/var_eps", "AddV2", [var, eps], dict(_T))], dict(_T))
+    weight = g.const(f"{name}/weight", norm.weight.detach().numpy().astype(np.float32), None)
+    bias = g.const(f"{name}/bias", norm.bias.detach().numpy().astype(np.float32), None)
+    scale = g.op(f"{name}/scale", "Mul", [inv, weight], dict(_T))
+    centred = g.op(f"{name}/centred", "Sub", [x, mean], dict(_T))
+    normed = g.op(f"{name}/scaled", "Mul", [centred, scale], dict(_T))
+    return relu(g, out, g.op(f"{name}/shifted", "AddV2", [normed, bias], dict(_T)))
+
+
 def _light(g: GraphBuilder, name: str, x: str, lc: LightConv3x3) -> str:
     h = plain_conv_op(g, f"{name}/conv1", x, lc.conv1)
     return conv_op(g, f"{name}/conv2", h, lc.conv2, lc.bn, "Relu")
@@ -54,7 +73,7 @@ def _os_block(g: GraphBuilder, p: str, x: str, block: OSBlock, out: str | None =
     x2 = add(g, f"{p}/streams", streams)
     x3 = conv_op(g, f"{p}/conv3", x2, block.conv3.conv, block.conv3.bn, None)
     identity = conv_op(g, f"{p}/downsample", x, block.downsample.conv, block.downsample.bn, None) if block.downsample is not None else x
-    return relu(g, out or f"{p}/out", add(g, f"{p}/add", [x3, identity]))
+    return _instance_norm_relu(g, f"{p}/instance_norm", add(g, f"{p}/add", [x3, identity]), block.instance_norm, out or f"{p}/out")
 
 
 def _transition(g: GraphBuilder, p: str, x: str, transition: nn.Sequential) -> str:
@@ -73,7 +92,10 @@ def osnet_stage(g: GraphBuilder, net: OSNetStages, stage: int, x: str, out: str)
         if isinstance(stem, LowRankConv):  # its k x k conv into `rank` channels, then the 1x1 conv carrying the BN
             x = plain_conv_op(g, "conv1/reduce", x, stem[0])
             stem = stem[1]
-        x = conv_op(g, "conv1", x, stem, net.conv1.bn, "Relu")
+        if net.conv1.instance_norm is None:
+            x = conv_op(g, "conv1", x, stem, net.conv1.bn, "Relu")
+        else:
+            x = _instance_norm_relu(g, "conv1/instance_norm", conv_op(g, "conv1", x, stem, net.conv1.bn, None), net.conv1.instance_norm, "conv1/relu")
         x = maxpool_after_relu(g, "maxpool", x, net.maxpool)
         x = _os_block(g, "conv2.0", x, net.conv2[0])
         return _os_block(g, "conv2.1", x, net.conv2[1], out)

@@ -129,6 +129,7 @@ def from_config(config: dict) -> nn.Module:
         from .multires import DareMR
 
         return DareMR([tuple(r) for r in config["resolutions"]], config.get("backbone", "osnet_x0_25"), bool(config.get("bnneck", False)),
-                      bool(config.get("teacher_head", False)), config.get("exit_stripes") or None, config.get("stem_ranks") or None)
+                      bool(config.get("teacher_head", False)), config.get("exit_stripes") or None, config.get("stem_ranks") or None,
+                      bool(config.get("ibn", False)))
     return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)), bool(config.get("bnneck", False)),
                 bool(config.get("teacher_head", False)))

@@ -31,7 +31,7 @@ class DareMR(nn.Module):
     """Input: RGB float 0-255, NCHW, at the largest resolution (the model's declared input)."""
 
     def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False, teacher_head: bool = False,
-                 stripes: list[int] | None = None, stem_ranks: list[int] | None = None) -> None:
+                 stripes: list[int] | None = None, stem_ranks: list[int] | None = None, ibn: bool = False) -> None:
         super().__init__()
         if list(resolutions) != sorted(resolutions):
             raise ValueError(f"resolutions must grow (the exits run in this order): {resolutions}")
@@ -43,7 +43,7 @@ class DareMR(nn.Module):
             raise ValueError(f"one stem rank per exit (0: the full stem): {ranks} for {len(resolutions)} exits")
         self.resolutions = [tuple(r) for r in resolutions]
         self.backbone_name = backbone
-        self.paths = nn.ModuleList(make_backbone(backbone, r or None) for r in ranks)
+        self.paths = nn.ModuleList(make_backbone(backbone, r or None, ibn) for r in ranks)
         hidden = TEACHER_HIDDEN if teacher_head else HIDDEN_DIM  # teacher_head: every head starts as the MSMT17 FC
         self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], s, hidden) for p, s in zip(self.paths, stripes))
         self.necks = nn.ModuleList(neck() for _ in resolutions) if bnneck else None

@@ -27,15 +27,19 @@ CHANNELS = (16, 64, 96, 128)  # x0.25 of (64, 256, 384, 512)
 
 
 class ConvLayer(nn.Module):
-    """Conv + BN + ReLU, used for the 7x7 stem."""
+    """Conv + BN + ReLU, used for the 7x7 stem; with `instance_norm`, an affine instance norm between BN and
+    ReLU (OSNet-IBN's stem: BN stays so the MSMT17 weights load as they are; the instance norm removes what
+    its per-channel affine map would set, so in effect the stem is conv -> IN -> ReLU)."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, padding: int) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, padding: int, instance_norm: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(cout)
+        self.instance_norm = nn.InstanceNorm2d(cout, affine=True) if instance_norm else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.bn(self.conv(x)))
+        x = self.bn(self.conv(x))
+        return torch.relu(x if self.instance_norm is None else self.instance_norm(x))
 
 
 class LowRankConv(nn.Sequential):
@@ -94,7 +98,9 @@ class ChannelGate(nn.Module):
 
 
 class OSBlock(nn.Module):
-    def __init__(self, cin: int, cout: int) -> None:
+    """With `instance_norm`, an affine instance norm on the residual sum before the ReLU (OSNet-IBN)."""
+
+    def __init__(self, cin: int, cout: int, instance_norm: bool = False) -> None:
         super().__init__()
         mid = cout // 4
         self.conv1 = Conv1x1(cin, mid)
@@ -105,6 +111,7 @@ class OSBlock(nn.Module):
         self.gate = ChannelGate(mid)
         self.conv3 = Conv1x1Linear(mid, cout)
         self.downsample = Conv1x1Linear(cin, cout) if cin != cout else None
+        self.instance_norm = nn.InstanceNorm2d(cout, affine=True) if instance_norm else None
 
     def streams(self) -> list[nn.Module]:
         return [self.conv2a, self.conv2b, self.conv2c, self.conv2d]
@@ -113,28 +120,33 @@ class OSBlock(nn.Module):
         x1 = self.conv1(x)
         x2 = sum(self.gate(stream(x1)) for stream in self.streams())
         identity = self.downsample(x) if self.downsample is not None else x
-        return torch.relu(self.conv3(x2) + identity)
+        out = self.conv3(x2) + identity
+        return torch.relu(out if self.instance_norm is None else self.instance_norm(out))
 
 
-def _layer(cin: int, cout: int, reduce: bool) -> nn.Sequential:
-    layers: list[nn.Module] = [OSBlock(cin, cout), OSBlock(cout, cout)]
+def _layer(cin: int, cout: int, reduce: bool, instance_norm: bool = False) -> nn.Sequential:
+    layers: list[nn.Module] = [OSBlock(cin, cout, instance_norm), OSBlock(cout, cout, instance_norm)]
     if reduce:
         layers.append(nn.Sequential(Conv1x1(cout, cout), nn.AvgPool2d(2, stride=2)))
     return nn.Sequential(*layers)
 
 
 class OSNetStages(ImageNetNormalised):
-    """forward_stage(s, x) maps stage s-1's tap (or the normalised image for s=1) to stage s's tap."""
+    """forward_stage(s, x) maps stage s-1's tap (or the normalised image for s=1) to stage s's tap.
 
-    def __init__(self, stem_rank: int | None = None) -> None:
+    `ibn`: torchreid's OSNet-IBN placement (Pan et al., ECCV 2018, "IBN-Net"): instance norms in the stem and
+    after every OS block of conv2 and conv3, where a camera's colour and contrast live in the features; the
+    deeper layers keep BN for what identifies a person."""
+
+    def __init__(self, stem_rank: int | None = None, ibn: bool = False) -> None:
         super().__init__()
         c = CHANNELS
-        self.conv1 = ConvLayer(3, c[0], 7, 2, 3)
+        self.conv1 = ConvLayer(3, c[0], 7, 2, 3, instance_norm=ibn)
         if stem_rank:
             self.conv1.conv = LowRankConv(3, c[0], 7, 2, 3, stem_rank)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.conv2 = _layer(c[0], c[1], reduce=True)
-        self.conv3 = _layer(c[1], c[2], reduce=True)
+        self.conv2 = _layer(c[0], c[1], reduce=True, instance_norm=ibn)
+        self.conv3 = _layer(c[1], c[2], reduce=True, instance_norm=ibn)
         self.conv4 = _layer(c[2], c[3], reduce=False)
         self.conv5 = Conv1x1(c[3], c[3])
         self.tap_channels = (c[1], c[2], c[3], c[3])
@@ -217,4 +229,18 @@ def load_msmt17_weights(net: OSNetStages, convs: dict[str, tuple[np.ndarray, np.
     if missing:
         raise ValueError(f"no folded bias for {missing[:5]}")
 
-    restore_batchnorms(net, pending, net.normalise(calibration))
+    # one calibration pass: each instance norm is set, just before it runs, to give back its input's average
+    # per-image mean and spread, so the layers after it see the statistics the MSMT17 weights expect
+    handles = [m.register_forward_pre_hook(_calibrate_instance_norm) for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
+    try:
+        restore_batchnorms(net, pending, net.normalise(calibration))
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _calibrate_instance_norm(norm: nn.Module, inputs: tuple[torch.Tensor]) -> None:
+    assert isinstance(norm, nn.InstanceNorm2d)
+    x = inputs[0]
+    norm.weight.data.copy_(torch.sqrt(x.var(dim=(2, 3), unbiased=False) + norm.eps).mean(0))
+    norm.bias.data.copy_(x.mean(dim=(2, 3)).mean(0))

@@ -78,6 +78,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of the weights and BN statistics, saved as ema.pt (0: off)
     frozen_exits: list[int] | None = None  # with resolutions and --init: exits (1-based) kept exactly as loaded
     stem_ranks: list[int] | None = None  # with resolutions: each exit's stem rank (0: the full 7x7 conv), from --init (dare.factorise_stem)
+    ibn: bool = False  # with resolutions (OSNet): OSNet-IBN's instance norms in every exit's backbone (osnet.OSNetStages)
 
 
 def parse_stripes(text: str) -> list[int] | None:
@@ -352,6 +353,8 @@ def plan_init(path: Path, cfg: TrainConfig) -> InitPlan:
         sizes_may_differ = (subset and key == "resolutions") or (resized and key in ("resolutions", "height", "width"))
         if mine != other and not sizes_may_differ and not (adds_neck and key == "bnneck"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
+    if cfg.ibn != bool(theirs.get("ibn", False)):
+        raise SystemExit(f"--init {path}: {'has' if theirs.get('ibn') else 'has no'} instance norms (--ibn); this run {'has' if cfg.ibn else 'has none'}")
     return InitPlan(path, ckpt, their_res, mine_res, subset, resized, adds_neck)
 
 
@@ -548,6 +551,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="continue the run from this copy of its state (dare.compact --resumable, e.g. from another machine) "
                          "when --out has no checkpoint.pt: same config, iteration, lr schedule and random streams; the "
                          "optimizer's moments start afresh under the run's --warmup ramp")
+    ap.add_argument("--ibn", action="store_true", help="with --resolutions (OSNet): instance norms in the stem and after every "
+                    "OS block of conv2 and conv3 (OSNet-IBN), set from the calibration images so the MSMT17 weights start "
+                    "seeing the statistics they expect")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -568,10 +574,12 @@ def main(argv: list[str] | None = None) -> None:
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
         exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
-        frozen_exits=parse_frozen_exits(args.freeze_exits),
+        frozen_exits=parse_frozen_exits(args.freeze_exits), ibn=args.ibn,
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
+    if cfg.ibn and (not cfg.resolutions or cfg.backbone != "osnet_x0_25"):
+        raise SystemExit("--ibn: needs --resolutions and --backbone osnet_x0_25")
     if cfg.exit_stripes and (not cfg.resolutions or len(cfg.exit_stripes) != len(cfg.resolutions)):
         raise SystemExit(f"--exit-stripes {args.exit_stripes}: needs --resolutions and one count per exit")
 
