@@ -1,15 +1,37 @@
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dare.multires import DareMR  # noqa: E402  (after the path insert)
+from dare.tfjs_parity import REPO  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 # ImageNet MobileNetV2 (uint8 TFLite): the backbone weights of every small training run in these tests
 MOBILENETV2_TFLITE = SHARED / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
+
+# the tests that run an export with @tensorflow/tfjs in Node
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
+    reason="needs node and the npm dependencies (npm ci at the repo root)",
+)
+
+
+def random_multires(resolutions: list[tuple[int, int]], seed: int = 0, **options: object) -> DareMR:
+    """A randomly initialised multi-resolution model in eval mode whose BatchNorm statistics (necks included)
+    are not the defaults, so folding and export are exercised on non-trivial values."""
+    torch.manual_seed(seed)
+    model = DareMR(resolutions, **options)  # type: ignore[arg-type]
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(8, 3, *resolutions[-1]) * 255)
+    return model.eval()
 
 
 @pytest.fixture

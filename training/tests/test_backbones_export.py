@@ -4,7 +4,6 @@ Runs the exported graph with @tensorflow/tfjs + the wasm backend in Node, like t
 does for MobileNetV2."""
 import copy
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from torch import nn
 from dare.export_tfjs import SHARD_BYTES, export
 from dare.macs import stage_macs
 from dare.model import Dare, exit_names
-from dare.tfjs_parity import REPO, cosine, sample_images, tfjs_embeddings, torch_embeddings
+from dare.tfjs_parity import cosine, sample_images, tfjs_embeddings, torch_embeddings
+from conftest import needs_node
 
 STAGE_NAMES = exit_names({})  # the chained four-stage models these tests export
 
@@ -23,10 +23,7 @@ N_IMAGES = 4
 # "+stripes8": the stage-1 head pools 8 horizontal stripes (Reshape + Mean in the graph).
 SIZES = {"osnet_x0_25": (128, 64), "osnet_x0_25+stripes8": (128, 64), "resnet50": (64, 32)}
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
-    reason="needs node and the npm dependencies (npm ci at the repo root)",
-)
+pytestmark = needs_node
 
 
 def _randomise_batchnorm(model: Dare, images: torch.Tensor) -> None:

@@ -2,7 +2,6 @@
 metadata. Runs the exported graph with @tensorflow/tfjs + the wasm backend in Node (training/parity)."""
 import copy
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,16 +14,14 @@ from dare.export_tfjs import SHARD_BYTES, export, quantize_uint8
 from dare.macs import stage_macs
 from dare.model import Dare, exit_names
 from dare.tfjs_parity import REPO, cosine, sample_images, tfjs_embeddings, torch_embeddings
+from conftest import needs_node
 
 STAGE_NAMES = exit_names({})  # the chained four-stage models these tests export
 
 EMBED = REPO / "training" / "parity" / "embed.mjs"
 HEIGHT, WIDTH, N_IMAGES = 128, 64, 8
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
-    reason="needs node and the npm dependencies (npm ci at the repo root)",
-)
+pytestmark = needs_node
 
 
 def _randomise(model: Dare, images: torch.Tensor) -> None:

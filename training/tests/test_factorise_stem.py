@@ -11,10 +11,9 @@ import torch
 from dare import compose, factorise_stem, train
 from dare.export_tfjs import export, load_checkpoint
 from dare.macs import stage_macs
-from dare.multires import DareMR
 from dare.osnet import LowRankConv
 from dare.tfjs_parity import cosine, tfjs_embeddings, torch_embeddings
-from test_multires import needs_node
+from conftest import needs_node, random_multires
 
 COMMON = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--threads", "1", "--iterations", "2"]
 
@@ -87,12 +86,7 @@ def test_a_factorised_checkpoint_costs_less_exports_composes_and_trains_on(fake_
 
 @needs_node
 def test_a_low_rank_stem_runs_in_tfjs_as_in_pytorch(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    model = DareMR([(48, 24), (112, 56)], bnneck=False, stem_ranks=[5, 9])
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(8, 3, 112, 56) * 255)
-    model.eval()
+    model = random_multires([(48, 24), (112, 56)], bnneck=False, stem_ranks=[5, 9])
     out = tmp_path / "lr"
     export(model, 112, 56, out)
     meta = json.loads((out / "model.json").read_text())["userDefinedMetadata"]["dare"]

@@ -1,7 +1,6 @@
 """OSNet-IBN (`--ibn`): instance norms in the stem and after conv2's and conv3's OS blocks, started from the
 MSMT17 weights' own statistics, and exported to TF.js node for node."""
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +9,11 @@ import torch
 from torch import nn
 
 from dare.export_tfjs import export
-from dare.multires import DareMR
 from dare.osnet import DEFAULT_ONNX, OSNetStages, load_msmt17_weights, read_onnx_convs
-from dare.tfjs_parity import REPO, cosine, tfjs_embeddings, torch_embeddings
+from dare.tfjs_parity import cosine, tfjs_embeddings, torch_embeddings
 from dare.train import TrainConfig, plan_init
+from conftest import needs_node, random_multires
 
-needs_node = pytest.mark.skipif(
-    shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
-    reason="needs node and the npm dependencies (npm ci at the repo root)",
-)
 needs_msmt17 = pytest.mark.skipif(not DEFAULT_ONNX.is_file(), reason=f"needs {DEFAULT_ONNX}")
 
 
@@ -76,14 +71,9 @@ def test_the_instance_norms_start_at_their_inputs_average_statistics_and_keep_th
 
 @needs_node
 def test_an_ibn_model_exports_to_tfjs_as_it_runs_in_pytorch(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    model = DareMR([(48, 24), (64, 32)], ibn=True)
+    model = random_multires([(48, 24), (64, 32)], ibn=True)
     for norm in (m for m in model.modules() if isinstance(m, nn.InstanceNorm2d)):
         nn.init.uniform_(norm.weight, 0.5, 2.0), nn.init.uniform_(norm.bias, -1.0, 1.0)
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(8, 3, 64, 32) * 255)
-    model.eval()
     out = tmp_path / "ibn"
     export(model, 64, 32, out)
     ops = {n["op"] for n in json.loads((out / "model.json").read_text())["modelTopology"]["node"]}

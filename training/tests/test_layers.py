@@ -5,17 +5,13 @@ import torch
 
 from dare.layers import representations
 from dare.multires import DareMR
+from conftest import random_multires
 
 RESOLUTIONS = [(48, 24), (64, 32)]
 
 
 def _model() -> DareMR:
-    torch.manual_seed(0)
-    model = DareMR(RESOLUTIONS, bnneck=True)
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(8, 3, 64, 32) * 255)  # non-trivial BN statistics, BNNeck included
-    return model.eval()
+    return random_multires(RESOLUTIONS, bnneck=True)
 
 
 def test_each_exit_output_is_the_models_own_embedding_and_the_layers_have_their_widths() -> None:

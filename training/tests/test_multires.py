@@ -1,7 +1,6 @@
 """DaRe across resolutions (dare/multires.py): one backbone per exit, each fed the resized input; its
 cost per exit, its TF.js export (format 2: every stage computed from the image) and training with it."""
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +13,14 @@ from dare.macs import stage_macs
 from dare.model import Dare, exit_names
 from dare.multires import DareMR, resize
 from dare.parts import PART_TAPS, add_parts
-from dare.tfjs_parity import REPO, cosine, tfjs_embeddings, torch_embeddings
+from dare.tfjs_parity import cosine, tfjs_embeddings, torch_embeddings
+from conftest import needs_node, random_multires
 
-needs_node = pytest.mark.skipif(
-    shutil.which("node") is None or not (REPO / "node_modules" / "@tensorflow" / "tfjs-backend-wasm").is_dir(),
-    reason="needs node and the npm dependencies (npm ci at the repo root)",
-)
 RESOLUTIONS = [(48, 24), (64, 32), (112, 56)]
 
 
 def _random_model(stripes: list[int] | None = None) -> DareMR:
-    torch.manual_seed(0)
-    model = DareMR(RESOLUTIONS, bnneck=False, stripes=stripes)
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(8, 3, 112, 56) * 255)  # non-trivial BN statistics
-    return model.eval()
+    return random_multires(RESOLUTIONS, bnneck=False, stripes=stripes)
 
 
 def test_a_2x_downsample_is_the_2x2_mean() -> None:

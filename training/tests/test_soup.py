@@ -8,18 +8,14 @@ import torch
 
 from dare import factorise_stem, soup, train
 from dare.multires import DareMR
+from conftest import random_multires
 
 COMMON = ["--backbone", "osnet_x0_25", "--p", "4", "--k", "2", "--threads", "1", "--iterations", "2", "--resolutions", "32x16,64x32"]
 RESOLUTIONS = [(32, 16), (64, 32)]
 
 
 def _model(seed: int, stem_ranks: list[int] | None = None) -> DareMR:
-    torch.manual_seed(seed)
-    model = DareMR(RESOLUTIONS, bnneck=True, stem_ranks=stem_ranks)
-    model.train()
-    with torch.no_grad():  # running statistics that differ from the defaults
-        model(torch.rand(8, 3, 64, 32) * 255)
-    return model.eval()
+    return random_multires(RESOLUTIONS, seed, bnneck=True, stem_ranks=stem_ranks)
 
 
 def _ckpt(model: DareMR) -> dict:
