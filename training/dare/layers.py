@@ -1,12 +1,13 @@
 """How well each representation inside a multi-resolution checkpoint retrieves on the cross-camera proxy:
-per exit the pooled backbone map (512-d for OSNet x0.25), the head's hidden layer (FC + BN + ReLU, 1024-d)
-and its output (128-d, BNNeck folded), and the fused embedding as the export computes it (the outputs
-summed at the given fusion weights).
+per exit the pooled backbone map (128-d for OSNet x0.25), the head's hidden layer (FC + BN + ReLU: 512-d
+with --teacher-head, the MSMT17 network's own embedding layer and the peer's kind of embedding; 1,024-d
+without) and its output (128-d, BNNeck folded), and the fused embedding as the export computes it (the
+outputs summed at the given fusion weights).
 
     python3 -m dare.layers --checkpoint ../runs/NAME/ema.pt [--fusion-weights 0.2,0.8] [--json out.json]
 
-Why: before training a wider embedding, whether the layers the 128-d output is read from already retrieve
-better than it is the headroom such a change could have. PyTorch figures (the hidden and pooled layers are not
+Why: before training a wider embedding, whether the wider layer the 128-d output is read from already
+retrieves better than it is the headroom such a change could have. PyTorch figures (the hidden and pooled layers are not
 in the exported graph); the outputs match the TF.js export to about 0.01 (`dare.tfjs_parity`).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 
 from .data import load_images, market_root, train_samples
 from .model import fold_necks, from_config, stripe_pool
-from .multires import DareMR, resize
+from .multires import DareMR
 from .proxy import photometric_shift, proxy_eval_split, score_embeddings
 
 Representations = dict[str, np.ndarray]  # name -> (N, D)
@@ -35,11 +36,8 @@ def representations(model: DareMR, images: np.ndarray, fusion_weights: list[floa
     columns: dict[str, list[np.ndarray]] = {}
     for i in range(0, len(images), batch):
         x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()
-        for k, (path, head) in enumerate(zip(model.paths, model.heads), start=1):
-            h = path.normalise(resize(x, model.resolutions[k - 1]))
-            for s in range(1, 5):
-                h = path.forward_stage(s, h)
-            pooled = stripe_pool(h, head.stripes)
+        for k, head in enumerate(model.heads, start=1):
+            pooled = stripe_pool(model.features(k - 1, x), head.stripes)
             hidden = torch.relu(head.bn(head.fc1(pooled)))
             out = head.fc2(hidden)
             if model.necks is not None:
@@ -51,7 +49,16 @@ def representations(model: DareMR, images: np.ndarray, fusion_weights: list[floa
     return reps
 
 
+def parse_weights(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers separated by commas, one per exit, e.g. 0.2,0.8")
+
+
 def load_model(checkpoint: Path) -> tuple[DareMR, dict]:
+    if not checkpoint.is_file():
+        raise SystemExit(f"{checkpoint}: no such checkpoint file")
     state = torch.load(checkpoint, map_location="cpu")
     model = from_config(state["config"])
     if not isinstance(model, DareMR):
@@ -75,7 +82,7 @@ def proxy_table(model: DareMR, height: int, width: int, fusion_weights: list[flo
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True, help="a multi-resolution checkpoint (final.pt, ema.pt or a dare.compact file)")
-    ap.add_argument("--fusion-weights", type=lambda t: [float(x) for x in t.split(",")], default=None, help="comma list, one per exit (default: equal)")
+    ap.add_argument("--fusion-weights", type=parse_weights, default=None, help="comma list, one per exit (default: equal)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--json", type=Path, help="also write the table here")
     args = ap.parse_args(argv)
@@ -83,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     model, config = load_model(args.checkpoint)
     weights = args.fusion_weights or [1.0 / model.exits] * model.exits
+    if len(weights) != model.exits:
+        raise SystemExit(f"--fusion-weights {weights}: the checkpoint has {model.exits} exits, one weight each")
     table = proxy_table(model, config["height"], config["width"], weights)
     for label, rows in table.items():
         for name, s in rows.items():
