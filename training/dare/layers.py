@@ -7,8 +7,8 @@ outputs summed at the given fusion weights).
     python3 -m dare.layers --checkpoint ../runs/NAME/ema.pt [--fusion-weights 0.2,0.8] [--json out.json]
 
 Why: before training a wider embedding, whether the wider layer the 128-d output is read from already
-retrieves better than it is the headroom such a change could have. PyTorch figures (the hidden and pooled layers are not
-in the exported graph); the outputs match the TF.js export to about 0.01 (`dare.tfjs_parity`).
+retrieves better than it is the headroom such a change could have. PyTorch figures (the hidden and pooled
+layers are not in the exported graph); the outputs match the TF.js export to about 0.01 (`dare.tfjs_parity`).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def representations(model: DareMR, images: np.ndarray, fusion_weights: list[floa
         x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()
         for k, head in enumerate(model.heads, start=1):
             pooled = stripe_pool(model.features(k - 1, x), head.stripes)
-            hidden = torch.relu(head.bn(head.fc1(pooled)))
+            hidden = head.hidden(pooled)
             out = head.fc2(hidden)
             if model.necks is not None:
                 out = model.necks[k - 1](out)

@@ -47,7 +47,11 @@ class EmbeddingHead(nn.Module):
 
     def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
         """The head after its pooling: for training it on features pooled once."""
-        return self.fc2(torch.relu(self.bn(self.fc1(pooled))))
+        return self.fc2(self.hidden(pooled))
+
+    def hidden(self, pooled: torch.Tensor) -> torch.Tensor:
+        """FC + BN + ReLU: the wide layer the embedding is read from (dare.layers scores it)."""
+        return torch.relu(self.bn(self.fc1(pooled)))
 
 
 @dataclass
