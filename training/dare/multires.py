@@ -17,6 +17,9 @@ from .backbones import make_backbone
 from .model import HIDDEN_DIM, TEACHER_HIDDEN, DareOutput, EmbeddingHead, neck
 
 Resolution = tuple[int, int]
+# MixStyle's place in OSNet (the paper's): after the OS blocks of conv2 and conv3, where features still
+# carry the camera's style; deeper, the statistics are identity.
+MIXSTYLE_AFTER_STAGES = (1, 2)
 
 
 def resize(x: torch.Tensor, size: Resolution) -> torch.Tensor:
@@ -48,6 +51,9 @@ class DareMR(nn.Module):
         self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], s, hidden) for p, s in zip(self.paths, stripes))
         self.necks = nn.ModuleList(neck() for _ in resolutions) if bnneck else None
         self.fusion_weights = nn.Parameter(torch.full((len(resolutions),), 1.0 / len(resolutions)))
+        # Training-only feature augmentation between the early stages (dare.train --mixstyle): parameter-free,
+        # so it never reaches a checkpoint or the exported graph.
+        self.style_mixer: nn.Module | None = None
 
     @property
     def stripes(self) -> list[int]:
@@ -68,6 +74,8 @@ class DareMR(nn.Module):
         h = path.normalise(resize(x, self.resolutions[k]))
         for s in range(1, 5):
             h = path.forward_stage(s, h)
+            if s in MIXSTYLE_AFTER_STAGES and self.style_mixer is not None and self.training:
+                h = self.style_mixer(h)
         return h
 
     def forward(self, x: torch.Tensor) -> DareOutput:

@@ -33,6 +33,7 @@ from .model import EMBED_DIM, Dare, exit_count, exit_names, from_config, widen_t
 from .multires import resize
 from .probe import exit_features, fit_classifiers
 from .proxy import proxy_train_samples
+from .mixstyle import MixStyle
 from .teacher import MSMT17Teacher, cached_teacher_embeddings, init_head_from_teacher
 from .osnet import load_msmt17_weights, read_onnx_convs
 from .resnet import load_torchvision_weights
@@ -79,6 +80,7 @@ class TrainConfig:
     frozen_exits: list[int] | None = None  # with resolutions and --init: exits (1-based) kept exactly as loaded
     stem_ranks: list[int] | None = None  # with resolutions: each exit's stem rank (0: the full 7x7 conv), from --init (dare.factorise_stem)
     ibn: bool = False  # with resolutions (OSNet): OSNet-IBN's instance norms in every exit's backbone (osnet.OSNetStages)
+    mixstyle: float = 0.0  # with resolutions: the share of batches whose early feature statistics are mixed (dare/mixstyle.py; 0: off)
 
 
 def parse_stripes(text: str) -> list[int] | None:
@@ -554,6 +556,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ibn", action="store_true", help="with --resolutions (OSNet): instance norms in the stem and after every "
                     "OS block of conv2 and conv3 (OSNet-IBN), set from the calibration images so the MSMT17 weights start "
                     "seeing the statistics they expect")
+    ap.add_argument("--mixstyle", type=float, default=TrainConfig.mixstyle, help="with --resolutions: MixStyle after the "
+                    "first two stages of every exit, in this share of the batches (e.g. 0.5; dare/mixstyle.py; 0: off)")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
@@ -574,12 +578,14 @@ def main(argv: list[str] | None = None) -> None:
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
         exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
-        frozen_exits=parse_frozen_exits(args.freeze_exits), ibn=args.ibn,
+        frozen_exits=parse_frozen_exits(args.freeze_exits), ibn=args.ibn, mixstyle=args.mixstyle,
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
     if cfg.ibn and (not cfg.resolutions or cfg.backbone != "osnet_x0_25"):
         raise SystemExit("--ibn: needs --resolutions and --backbone osnet_x0_25")
+    if cfg.mixstyle and (not cfg.resolutions or not 0 < cfg.mixstyle <= 1):
+        raise SystemExit(f"--mixstyle {cfg.mixstyle}: needs --resolutions and a share of batches in (0, 1]")
     if cfg.exit_stripes and (not cfg.resolutions or len(cfg.exit_stripes) != len(cfg.resolutions)):
         raise SystemExit(f"--exit-stripes {args.exit_stripes}: needs --resolutions and one count per exit")
 
@@ -611,6 +617,8 @@ def main(argv: list[str] | None = None) -> None:
     # Fresh heads and classifiers draw from torch's global generator: seeded, a run is repeatable.
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, images[torch.randperm(len(samples), generator=torch.Generator().manual_seed(1))[:256]].numpy())
+    if cfg.mixstyle:
+        model.style_mixer = MixStyle(cfg.mixstyle)
     classifiers = IdentityClassifiers(exit_count(asdict(cfg)) + 1, EMBED_DIM, len(person_ids)) if cfg.id_loss else None
     teacher = None
     if cfg.distill or cfg.teacher_head:
