@@ -2,6 +2,7 @@
 
     python3 -m dare.soup --checkpoints checkpoints/A.fp16.pt checkpoints/B.fp16.pt --out ../runs/AB.pt
     python3 -m dare.soup --checkpoints A.pt B.pt --weights 0.7,0.3 --bn-images 2048 --out ../runs/AB.pt
+    python3 -m dare.soup --checkpoints A.pt B.pt --heads-from 2 --bn-images 1024 --out ../runs/AB-heads-B.pt
 
 Why: two fine-tunings of the same MSMT17 weights with different schedules fit the training identities
 about as well but err differently on new people; networks fine-tuned from one pretrained point tend to
@@ -13,6 +14,12 @@ factorisations are not aligned (their rank directions differ) while the products
 has full stems, and `dare.factorise_stem` factorises it again. BatchNorm running statistics are averaged
 too (`--bn-images 0`), or recomputed on training images for the averaged weights (`--bn-images N`),
 since an average of two networks' statistics need not be the statistics of the averaged network.
+
+Before averaging, each input's distance to the first is printed per part (backbones, heads), relative to the
+weights' size: long runs' backbones stay close (0.06–0.07) while their embedding heads can drift apart (0.80 for
+`v2-mr2-long` and `-long-d3`, whose soup fell 5–10 points below both; 0.38 for the pair whose soup shipped),
+and an average of unrelated heads computes neither. `--heads-from K` then averages the backbones only and
+takes the heads, BNNecks, fusion weights and identity classifiers from input K.
 """
 from __future__ import annotations
 
@@ -47,6 +54,26 @@ def unfactorised(ckpt: dict) -> dict:
         state[f"{key}.weight"] = full.reshape(expand.shape[0], *reduce.shape[1:]).to(reduce.dtype)
         ranks[k] = 0
     return {**ckpt, "config": {**config, "stem_ranks": ranks}, "model": state}
+
+
+# Parts whose weights belong to the embedding head (what --heads-from takes whole from one input).
+HEAD_PREFIXES = ("heads.", "necks.", "fusion_weights")
+# Above this relative distance between two inputs' heads a soup has failed here (0.80), below it one has
+# worked (0.38): a warning, not a refusal, since the threshold comes from two cases.
+HEAD_DRIFT_WARNING = 0.6
+
+
+def is_head(key: str) -> bool:
+    return key.startswith(HEAD_PREFIXES)
+
+
+def relative_distance(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], head: bool) -> float:
+    """‖a − b‖ / mean(‖a‖, ‖b‖) over the learned weights of the backbones (head=False) or the heads; BatchNorm
+    running statistics and counts are left out (they follow the weights)."""
+    keys = [k for k, v in a.items() if v.is_floating_point() and "running_" not in k and is_head(k) == head]
+    diff = sum(float((a[k].float() - b[k].float()).pow(2).sum()) for k in keys) ** 0.5
+    size = (sum(float(a[k].float().pow(2).sum()) for k in keys) ** 0.5 + sum(float(b[k].float().pow(2).sum()) for k in keys) ** 0.5) / 2
+    return diff / size if size else 0.0
 
 
 def check_compatible(configs: list[dict], names: list[str]) -> None:
@@ -89,14 +116,34 @@ def recompute_bn(model: nn.Module, images: torch.Tensor, batch: int = 64) -> Non
     model.eval()
 
 
-def soup(ckpts: list[dict], weights: list[float], names: list[str]) -> dict:
+def soup(ckpts: list[dict], weights: list[float], names: list[str], heads_from: int | None = None) -> dict:
+    """The weighted average; with heads_from (0-based), the backbones only, the head parts from that input."""
     flat = [unfactorised(c) for c in ckpts]
     check_compatible([c["config"] for c in flat], names)
-    out = {"config": flat[0]["config"], "model": average([c["model"] for c in flat], weights)}
+    model = average([c["model"] for c in flat], weights)
     classifiers = [c.get("classifiers") for c in flat]
-    if all(isinstance(c, dict) for c in classifiers):
+    if heads_from is not None:
+        model.update({k: v.float() if v.is_floating_point() else v for k, v in flat[heads_from]["model"].items() if is_head(k)})
+    out = {"config": flat[0]["config"], "model": model}
+    if heads_from is not None and isinstance(classifiers[heads_from], dict):
+        out["classifiers"] = {k: v.float() for k, v in classifiers[heads_from].items()}
+    elif heads_from is None and all(isinstance(c, dict) for c in classifiers):
         # identity labels are the sorted training ids in every run, so the classifiers align row by row
         out["classifiers"] = average(classifiers, weights)
+    return out
+
+
+def report_distances(ckpts: list[dict], names: list[str]) -> list[tuple[float, float]]:
+    """Each input's (backbones, heads) distance to the first, printed; a warning when heads have drifted apart."""
+    flat = [unfactorised(c)["model"] for c in ckpts]
+    out = []
+    for name, state in zip(names[1:], flat[1:]):
+        backbones, heads = relative_distance(flat[0], state, head=False), relative_distance(flat[0], state, head=True)
+        out.append((backbones, heads))
+        print(f"{name} against {names[0]}: relative distance of the backbones {backbones:.3f}, of the heads {heads:.3f}")
+        if heads > HEAD_DRIFT_WARNING:
+            print(f"  warning: heads this far apart (> {HEAD_DRIFT_WARNING}) have averaged to neither before; "
+                  "read the soup on the training identities first, or average the backbones only (--heads-from)")
     return out
 
 
@@ -117,6 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoints", type=Path, nargs="+", required=True, help="two or more multi-resolution checkpoints of one architecture")
     ap.add_argument("--weights", help="comma list, one per checkpoint, summing to 1 (default: equal)")
     ap.add_argument("--bn-images", type=int, default=0, help="recompute BatchNorm statistics on this many training images (0: average them)")
+    ap.add_argument("--heads-from", type=int, default=None,
+                    help="average the backbones only; heads, BNNecks, fusion weights and classifiers from this input (1-based)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if len(args.checkpoints) < 2:
@@ -125,12 +174,16 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         raise SystemExit(f"--checkpoints: no such file: {', '.join(missing)}")
     weights = parse_weights(args.weights, len(args.checkpoints))
+    if args.heads_from is not None and not 1 <= args.heads_from <= len(args.checkpoints):
+        raise SystemExit(f"--heads-from {args.heads_from}: expected an input's number, 1 to {len(args.checkpoints)}")
     ckpts = [torch.load(p, map_location="cpu") for p in args.checkpoints]
     names = [p.name for p in args.checkpoints]
     for name, c in zip(names, ckpts):
         if not isinstance(c, dict) or not isinstance(c.get("config"), dict) or not c["config"].get("resolutions"):
             raise SystemExit(f"{name}: not a multi-resolution checkpoint (dare.train, dare.compact, dare.compose)")
-    out = soup(ckpts, weights, names)
+    report_distances(ckpts, names)
+    heads_from = None if args.heads_from is None else args.heads_from - 1
+    out = soup(ckpts, weights, names, heads_from)
     model = from_config(out["config"])
     model.load_state_dict(out["model"])
     bn = "averaged BatchNorm statistics"
@@ -141,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         out["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         bn = f"BatchNorm statistics recomputed on {len(images)} training images"
     parts = " + ".join(f"{w:g} x {n}" for w, n in zip(weights, names))
-    out["note"] = f"soup: {parts}; {bn}; full stems (dare.soup)"
+    heads = "" if heads_from is None else f"; heads, necks, fusion weights and classifiers from {names[heads_from]}"
+    out["note"] = f"soup: {parts}{heads}; {bn}; full stems (dare.soup)"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(out, args.out)
     print(f"wrote {args.out}: {out['note']}")

@@ -48,6 +48,32 @@ def test_the_soup_is_the_weighted_mean_and_keeps_batch_counts_from_the_first() -
     assert all(torch.allclose(v.float(), a["model"][k].float()) for k, v in same["model"].items())
 
 
+def test_heads_from_one_input_average_the_backbones_only() -> None:
+    a, b = _ckpt(_model(0)), _ckpt(_model(1))
+    a["classifiers"] = {"fcs.0.weight": torch.zeros(5, 128)}
+    b["classifiers"] = {"fcs.0.weight": torch.ones(5, 128)}
+    out = soup.soup([a, b], [0.5, 0.5], ["a", "b"], heads_from=1)
+    body = "paths.0.conv2.0.conv1.conv.weight"
+    assert torch.allclose(out["model"][body], 0.5 * a["model"][body] + 0.5 * b["model"][body])
+    for key in ("heads.1.fc2.weight", "heads.0.bn.running_mean", "necks.1.weight", "fusion_weights"):
+        assert torch.equal(out["model"][key], b["model"][key].float())
+    assert torch.equal(out["classifiers"]["fcs.0.weight"], b["classifiers"]["fcs.0.weight"])
+    model = DareMR(RESOLUTIONS, bnneck=True)
+    model.load_state_dict(out["model"])
+
+
+def test_distances_separate_backbones_from_heads_and_warn_of_drifted_heads(capsys: pytest.CaptureFixture[str]) -> None:
+    a = _ckpt(_model(0))
+    near = {**a, "model": {k: v.clone() for k, v in a["model"].items()}}
+    near["model"]["paths.0.conv2.0.conv1.conv.weight"] *= 1.01
+    drifted = {**a, "model": {k: (-v if soup.is_head(k) and v.is_floating_point() else v) for k, v in a["model"].items()}}
+    (close_body, close_heads), (far_body, far_heads) = soup.report_distances([a, near, drifted], ["a", "near", "drifted"])
+    assert 0 < close_body < 0.01 and close_heads == 0
+    assert far_body == 0 and far_heads > soup.HEAD_DRIFT_WARNING
+    printed = capsys.readouterr().out
+    assert printed.count("warning") == 1 and "--heads-from" in printed
+
+
 def test_recomputed_statistics_are_those_of_the_images() -> None:
     model = _model(0)
     images = torch.rand(40, 3, 64, 32) * 255
@@ -73,8 +99,11 @@ def test_what_cannot_be_averaged_is_refused_with_a_message(tmp_path: Path) -> No
     torch.save(a, tmp_path / "a.pt")
     with pytest.raises(SystemExit, match="two or more"):
         soup.main(["--checkpoints", str(tmp_path / "a.pt"), "--out", str(tmp_path / "o.pt")])
+    torch.save(a, tmp_path / "b.pt")
+    with pytest.raises(SystemExit, match="--heads-from 3: expected an input's number, 1 to 2"):
+        soup.main(["--checkpoints", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--heads-from", "3", "--out", str(tmp_path / "o.pt")])
     with pytest.raises(SystemExit, match="no such file"):
-        soup.main(["--checkpoints", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--out", str(tmp_path / "o.pt")])
+        soup.main(["--checkpoints", str(tmp_path / "a.pt"), str(tmp_path / "c.pt"), "--out", str(tmp_path / "o.pt")])
 
 
 def test_two_trained_runs_make_a_soup_that_factorises_and_restarts(fake_market: Path, tmp_path: Path) -> None:
