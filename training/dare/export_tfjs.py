@@ -34,6 +34,7 @@ from torch import nn
 
 from .macs import MACS_DEFINITION, StageMacs, stage_macs
 from .mobilenetv2 import ConvBNAct, InvertedResidual, MobileNetV2Stages
+from .fusion import parse_fusion_weights
 from .graph_backbones import normalise_per_channel, osnet_stage, resnet_stage
 from .model import NUM_STAGES, Dare, EmbeddingHead, exit_names, fold_necks, from_config
 from .multires import DareMR
@@ -335,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint", type=Path, required=True, help="torch.save dict with 'config' (height, width) and 'model'")
     ap.add_argument("--out", type=Path, required=True, help="output directory (model.json + shards)")
     ap.add_argument("--quantize", choices=QUANTIZATIONS, default=None, help="store float weights as float16 or affine uint8")
-    ap.add_argument("--fusion-weights", help="comma list, one per exit: replaces the learned fusion weights (dare.fusion chooses them on the proxy)")
+    ap.add_argument("--fusion-weights", type=parse_fusion_weights, help="comma list, one per exit: replaces the learned fusion weights (dare.fusion chooses them on the proxy)")
     ap.add_argument("--unknown-thresholds", type=Path, help="an evaluate.py --json file of this checkpoint: its per-stage thresholds go into the metadata")
     args = ap.parse_args(argv)
 
@@ -347,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     height, width = int(ckpt["config"]["height"]), int(ckpt["config"]["width"])
     source = {"checkpoint": args.checkpoint.name, "iteration": ckpt.get("iteration"), "config": ckpt["config"]}
     if args.fusion_weights:
-        set_fusion_weights(model, [float(x) for x in args.fusion_weights.split(",")])
+        set_fusion_weights(model, args.fusion_weights)
         source["fusionWeights"] = "chosen on the proxy (dare.fusion)"
     thresholds = None
     if args.unknown_thresholds:

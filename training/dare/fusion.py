@@ -29,6 +29,15 @@ from .proxy import ProxySplit, photometric_shift, proxy_eval_split, tfjs_embedde
 from .data import load_images
 
 
+def parse_fusion_weights(text: str) -> list[float]:
+    """`--fusion-weights 0.2,0.8` (argparse type): one number per exit; the count is checked where the model is
+    loaded."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers separated by commas, one per exit, e.g. 0.2,0.8") from None
+
+
 def simplex_grid(parts: int, step: float) -> list[tuple[float, ...]]:
     """Every weight vector of `parts` non-negative multiples of `step` that sum to 1."""
     n = round(1 / step)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .data import load_images, market_root, train_samples
+from .fusion import parse_fusion_weights
 from .model import fold_necks, from_config, stripe_pool
 from .multires import DareMR
 from .proxy import photometric_shift, proxy_eval_split, score_embeddings
@@ -49,13 +50,6 @@ def representations(model: DareMR, images: np.ndarray, fusion_weights: list[floa
     return reps
 
 
-def parse_weights(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers separated by commas, one per exit, e.g. 0.2,0.8")
-
-
 def load_model(checkpoint: Path) -> tuple[DareMR, dict]:
     if not checkpoint.is_file():
         raise SystemExit(f"{checkpoint}: no such checkpoint file")
@@ -82,7 +76,7 @@ def proxy_table(model: DareMR, height: int, width: int, fusion_weights: list[flo
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True, help="a multi-resolution checkpoint (final.pt, ema.pt or a dare.compact file)")
-    ap.add_argument("--fusion-weights", type=parse_weights, default=None, help="comma list, one per exit (default: equal)")
+    ap.add_argument("--fusion-weights", type=parse_fusion_weights, default=None, help="comma list, one per exit (default: equal)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--json", type=Path, help="also write the table here")
     args = ap.parse_args(argv)
