@@ -133,9 +133,9 @@ def soup(ckpts: list[dict], weights: list[float], names: list[str], heads_from: 
     return out
 
 
-def report_distances(ckpts: list[dict], names: list[str]) -> list[tuple[float, float]]:
-    """Each input's (backbones, heads) distance to the first, printed; a warning when heads have drifted apart."""
-    flat = [unfactorised(c)["model"] for c in ckpts]
+def report_distances(flat: list[dict[str, torch.Tensor]], names: list[str]) -> list[tuple[float, float]]:
+    """Each input's (backbones, heads) distance to the first, printed; a warning when heads have drifted apart.
+    `flat`: the inputs' states with full stems (`unfactorised`), as the soup averages them."""
     out = []
     for name, state in zip(names[1:], flat[1:]):
         backbones, heads = relative_distance(flat[0], state, head=False), relative_distance(flat[0], state, head=True)
@@ -181,9 +181,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, c in zip(names, ckpts):
         if not isinstance(c, dict) or not isinstance(c.get("config"), dict) or not c["config"].get("resolutions"):
             raise SystemExit(f"{name}: not a multi-resolution checkpoint (dare.train, dare.compact, dare.compose)")
-    report_distances(ckpts, names)
+    flat = [unfactorised(c) for c in ckpts]
+    report_distances([c["model"] for c in flat], names)
     heads_from = None if args.heads_from is None else args.heads_from - 1
-    out = soup(ckpts, weights, names, heads_from)
+    out = soup(flat, weights, names, heads_from)
     model = from_config(out["config"])
     model.load_state_dict(out["model"])
     bn = "averaged BatchNorm statistics"

@@ -67,7 +67,7 @@ def test_distances_separate_backbones_from_heads_and_warn_of_drifted_heads(capsy
     near = {**a, "model": {k: v.clone() for k, v in a["model"].items()}}
     near["model"]["paths.0.conv2.0.conv1.conv.weight"] *= 1.01
     drifted = {**a, "model": {k: (-v if soup.is_head(k) and v.is_floating_point() else v) for k, v in a["model"].items()}}
-    (close_body, close_heads), (far_body, far_heads) = soup.report_distances([a, near, drifted], ["a", "near", "drifted"])
+    (close_body, close_heads), (far_body, far_heads) = soup.report_distances([c["model"] for c in (a, near, drifted)], ["a", "near", "drifted"])
     assert 0 < close_body < 0.01 and close_heads == 0
     assert far_body == 0 and far_heads > soup.HEAD_DRIFT_WARNING
     printed = capsys.readouterr().out
