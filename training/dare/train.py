@@ -80,7 +80,7 @@ class TrainConfig:
     frozen_exits: list[int] | None = None  # with resolutions and --init: exits (1-based) kept exactly as loaded
     stem_ranks: list[int] | None = None  # with resolutions: each exit's stem rank (0: the full 7x7 conv), from --init (dare.factorise_stem)
     ibn: bool = False  # with resolutions (OSNet): OSNet-IBN's instance norms in every exit's backbone (osnet.OSNetStages)
-    mixstyle: float = 0.0  # with resolutions: the share of batches whose early feature statistics are mixed (dare/mixstyle.py; 0: off)
+    mixstyle: float = 0.0  # with resolutions: each MixStyle place's chance per batch of mixing its feature statistics (dare/mixstyle.py; 0: off)
 
 
 def parse_stripes(text: str) -> list[int] | None:
@@ -557,7 +557,7 @@ def main(argv: list[str] | None = None) -> None:
                     "OS block of conv2 and conv3 (OSNet-IBN), set from the calibration images so the MSMT17 weights start "
                     "seeing the statistics they expect")
     ap.add_argument("--mixstyle", type=float, default=TrainConfig.mixstyle, help="with --resolutions: MixStyle after the "
-                    "first two stages of every exit, in this share of the batches (e.g. 0.5; dare/mixstyle.py; 0: off)")
+                    "first two stages of every exit, each place mixing a batch with this probability (e.g. 0.5; dare/mixstyle.py; 0: off)")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
                     "(dare/multires.py); the last is the input size and overrides --height/--width")
     args = ap.parse_args(argv)
