@@ -36,7 +36,7 @@ from .macs import MACS_DEFINITION, StageMacs, stage_macs
 from .mobilenetv2 import ConvBNAct, InvertedResidual, MobileNetV2Stages
 from .fusion import parse_fusion_weights
 from .graph_backbones import normalise_per_channel, osnet_stage, resnet_stage
-from .model import NUM_STAGES, Dare, EmbeddingHead, exit_names, fold_necks, from_config
+from .model import GEM_EPS, NUM_STAGES, Dare, EmbeddingHead, exit_names, fold_necks, from_config
 from .multires import DareMR
 from .parts import exit_scope, parts_metadata
 from .osnet import OSNetStages
@@ -88,10 +88,20 @@ def _reshape(g: GraphBuilder, name: str, x: str, shape: list[int]) -> str:
 
 
 def _head(g: GraphBuilder, stage: int, features: str, head: EmbeddingHead, hwc: tuple[int, int, int]) -> str:
-    """Mirror of EmbeddingHead.forward: GAP (or stripe means) -> FC+BN+ReLU -> FC. `hwc`: the feature
+    """Mirror of EmbeddingHead.forward: GAP (or stripe means, or GeM) -> FC+BN+ReLU -> FC. `hwc`: the feature
     map's size, which the stripe reshape needs."""
     p = f"stage{stage}/head"
-    if head.stripes == 1:
+    if head.gem_p is not None:
+        # model.gem_pool: (mean of max(x, eps)^p)^(1/p); the exponent and the floor stay float32 in every
+        # quantised export, since a float16 p would shift the whole embedding's scale.
+        exponent = float(head.gem_p.detach())
+        floor = g.const(f"{p}/gem/eps", np.array(GEM_EPS, np.float32), None)
+        lifted = g.op(f"{p}/gem/floor", "Maximum", [features, floor], _T)
+        powered = g.op(f"{p}/gem/pow", "Pow", [lifted, g.const(f"{p}/gem/p", np.array(exponent, np.float32), None)], _T)
+        axes = g.const(f"{p}/pool/axes", np.array([1, 2], np.int32), None)
+        means = g.op(f"{p}/pool", "Mean", [powered, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
+        pooled = g.op(f"{p}/gem/root", "Pow", [means, g.const(f"{p}/gem/inverse_p", np.array(1.0 / exponent, np.float32), None)], _T)
+    elif head.stripes == 1:
         axes = g.const(f"{p}/pool/axes", np.array([1, 2], np.int32), None)
         pooled = g.op(f"{p}/pool", "Mean", [features, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
     else:

@@ -21,7 +21,7 @@ import torch
 
 from .data import load_images, market_root, train_samples
 from .fusion import parse_fusion_weights
-from .model import fold_necks, from_config, stripe_pool
+from .model import fold_necks, from_config
 from .multires import DareMR
 from .proxy import photometric_shift, proxy_eval_split, score_embeddings
 
@@ -38,7 +38,7 @@ def representations(model: DareMR, images: np.ndarray, fusion_weights: list[floa
     for i in range(0, len(images), batch):
         x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float()
         for k, head in enumerate(model.heads, start=1):
-            pooled = stripe_pool(model.features(k - 1, x), head.stripes)
+            pooled = head.pool(model.features(k - 1, x))
             hidden = head.hidden(pooled)
             out = head.fc2(hidden)
             if model.necks is not None:

@@ -13,6 +13,10 @@ EMBED_DIM = 128
 HIDDEN_DIM = 1024
 TEACHER_HIDDEN = 512  # the MSMT17 network's FC width (teacher.py)
 NUM_STAGES = 4
+# GeM pooling (Radenovic et al., TPAMI 2019): its exponent starts here and is learned per exit; the floor keeps
+# the fractional power defined (the maps it pools are post-ReLU, so only zeros are lifted).
+GEM_P0 = 3.0
+GEM_EPS = 1e-6
 
 
 def stripe_pool(feature_map: torch.Tensor, stripes: int) -> torch.Tensor:
@@ -24,6 +28,13 @@ def stripe_pool(feature_map: torch.Tensor, stripes: int) -> torch.Tensor:
     return feature_map.reshape(n, c, stripes, h // stripes, w).mean(dim=(3, 4)).permute(0, 2, 1).reshape(n, stripes * c)
 
 
+def gem_pool(feature_map: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C): the generalised mean (mean of x^p)^(1/p), between the average (p = 1) and the
+    maximum (p -> inf): a learnable p lets each exit weight its strongest responses, where a person's
+    distinctive parts show, above the background the average lets in."""
+    return feature_map.clamp(min=GEM_EPS).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+
 def widen_to_stripes(fc1_weight: torch.Tensor, stripes: int) -> torch.Tensor:
     """A globally pooled head's first FC weight (out, C) as the weight (out, stripes * C) of a stripe head
     that computes the same function: each band gets 1/stripes of it, because the mean of equal bands' means
@@ -33,17 +44,25 @@ def widen_to_stripes(fc1_weight: torch.Tensor, stripes: int) -> torch.Tensor:
 
 class EmbeddingHead(nn.Module):
     """GAP -> FC 1024 + BN + ReLU -> FC 128, as in the paper; `stripes` > 1 pools horizontal bands
-    instead of the whole map (models/README.md: it is what lifts a thin stage 1)."""
+    instead of the whole map (models/README.md: it is what lifts a thin stage 1); `gem` pools the whole map
+    by a generalised mean with a learned exponent instead of the average."""
 
-    def __init__(self, cin: int, stripes: int = 1, hidden: int = HIDDEN_DIM) -> None:
+    def __init__(self, cin: int, stripes: int = 1, hidden: int = HIDDEN_DIM, gem: bool = False) -> None:
         super().__init__()
+        if gem and stripes != 1:
+            raise ValueError(f"GeM pools the whole map: {stripes} stripes")
         self.stripes = stripes
+        self.gem_p = nn.Parameter(torch.tensor(GEM_P0)) if gem else None
         self.fc1 = nn.Linear(cin * stripes, hidden)
         self.bn = nn.BatchNorm1d(hidden)
         self.fc2 = nn.Linear(hidden, EMBED_DIM)
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
-        return self.embed_pooled(stripe_pool(feature_map, self.stripes))
+        return self.embed_pooled(self.pool(feature_map))
+
+    def pool(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> the vector fc1 reads."""
+        return stripe_pool(feature_map, self.stripes) if self.gem_p is None else gem_pool(feature_map, self.gem_p)
 
     def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
         """The head after its pooling: for training it on features pooled once."""
@@ -134,6 +153,6 @@ def from_config(config: dict) -> nn.Module:
 
         return DareMR([tuple(r) for r in config["resolutions"]], config.get("backbone", "osnet_x0_25"), bool(config.get("bnneck", False)),
                       bool(config.get("teacher_head", False)), config.get("exit_stripes") or None, config.get("stem_ranks") or None,
-                      bool(config.get("ibn", False)))
+                      bool(config.get("ibn", False)), bool(config.get("gem", False)))
     return Dare(config.get("backbone", "mobilenetv2"), int(config.get("stage1_stripes", 1)), bool(config.get("bnneck", False)),
                 bool(config.get("teacher_head", False)))

@@ -4,7 +4,7 @@ from the one input image (the paper's title, "... across Multiple Resolutions", 
 Why: OSNet x0.25 spends 54 % of its cost before its first tap (the 7x7 stem at full resolution), so exits
 cut along its depth cannot be cheap. The same network on a 96x48 downsample costs 13 % of it and still sees
 the whole person. Exit k runs backbone k on the input resized to resolutions[k] and pools its last feature
-map (GAP, or the means of horizontal stripes, -> FC + BN + ReLU -> FC 128, plus a BNNeck while training);
+map (GAP, the means of horizontal stripes or a generalised mean, -> FC + BN + ReLU -> FC 128, plus a BNNeck while training);
 fused = sum_k w_k e_k. The exits
 share nothing but the input, so the anytime runner computes exit k from the image, not from exit k-1.
 """
@@ -34,7 +34,7 @@ class DareMR(nn.Module):
     """Input: RGB float 0-255, NCHW, at the largest resolution (the model's declared input)."""
 
     def __init__(self, resolutions: list[Resolution], backbone: str = "osnet_x0_25", bnneck: bool = False, teacher_head: bool = False,
-                 stripes: list[int] | None = None, stem_ranks: list[int] | None = None, ibn: bool = False) -> None:
+                 stripes: list[int] | None = None, stem_ranks: list[int] | None = None, ibn: bool = False, gem: bool = False) -> None:
         super().__init__()
         if list(resolutions) != sorted(resolutions):
             raise ValueError(f"resolutions must grow (the exits run in this order): {resolutions}")
@@ -48,7 +48,7 @@ class DareMR(nn.Module):
         self.backbone_name = backbone
         self.paths = nn.ModuleList(make_backbone(backbone, r or None, ibn) for r in ranks)
         hidden = TEACHER_HIDDEN if teacher_head else HIDDEN_DIM  # teacher_head: every head starts as the MSMT17 FC
-        self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], s, hidden) for p, s in zip(self.paths, stripes))
+        self.heads = nn.ModuleList(EmbeddingHead(p.tap_channels[-1], s, hidden, gem) for p, s in zip(self.paths, stripes))
         self.necks = nn.ModuleList(neck() for _ in resolutions) if bnneck else None
         self.fusion_weights = nn.Parameter(torch.full((len(resolutions),), 1.0 / len(resolutions)))
         # Training-only feature augmentation between the early stages (dare.train --mixstyle): parameter-free,
@@ -58,6 +58,10 @@ class DareMR(nn.Module):
     @property
     def stripes(self) -> list[int]:
         return [h.stripes for h in self.heads]
+
+    @property
+    def gem(self) -> bool:
+        return self.heads[0].gem_p is not None
 
     @property
     def stem_ranks(self) -> list[int]:

@@ -80,6 +80,7 @@ class TrainConfig:
     frozen_exits: list[int] | None = None  # with resolutions and --init: exits (1-based) kept exactly as loaded
     stem_ranks: list[int] | None = None  # with resolutions: each exit's stem rank (0: the full 7x7 conv), from --init (dare.factorise_stem)
     ibn: bool = False  # with resolutions (OSNet): OSNet-IBN's instance norms in every exit's backbone (osnet.OSNetStages)
+    gem: bool = False  # with resolutions: every exit's head pools by a generalised mean with a learned exponent (model.gem_pool)
     mixstyle: float = 0.0  # with resolutions: each MixStyle place's chance per batch of mixing its feature statistics (dare/mixstyle.py; 0: off)
 
 
@@ -357,6 +358,8 @@ def plan_init(path: Path, cfg: TrainConfig) -> InitPlan:
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
     if cfg.ibn != bool(theirs.get("ibn", False)):
         raise SystemExit(f"--init {path}: {'has' if theirs.get('ibn') else 'has no'} instance norms (--ibn); this run {'has' if cfg.ibn else 'has none'}")
+    if cfg.gem != bool(theirs.get("gem", False)):
+        raise SystemExit(f"--init {path}: its heads pool {'by GeM' if theirs.get('gem') else 'by the average'}; this run's {'by GeM (--gem)' if cfg.gem else 'by the average'}")
     return InitPlan(path, ckpt, their_res, mine_res, subset, resized, adds_neck)
 
 
@@ -556,6 +559,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ibn", action="store_true", help="with --resolutions (OSNet): instance norms in the stem and after every "
                     "OS block of conv2 and conv3 (OSNet-IBN), set from the calibration images so the MSMT17 weights start "
                     "seeing the statistics they expect")
+    ap.add_argument("--gem", action="store_true", help="with --resolutions: GeM pooling in every exit's head (a generalised "
+                    "mean, exponent learned per exit from 3) instead of the average")
     ap.add_argument("--mixstyle", type=float, default=TrainConfig.mixstyle, help="with --resolutions: MixStyle after the "
                     "first two stages of every exit, each place mixing a batch with this probability (e.g. 0.5; dare/mixstyle.py; 0: off)")
     ap.add_argument("--resolutions", default="", help="one backbone per exit at these sizes, e.g. 96x48,128x64,224x112 "
@@ -578,12 +583,14 @@ def main(argv: list[str] | None = None) -> None:
         warmup=args.warmup, resolutions=parse_resolutions(args.resolutions), teacher_head=args.teacher_head,
         exit_stripes=parse_stripes(args.exit_stripes), ema=ema_decay(args.ema), decay_start=decay_fraction(args.decay_start),
         probe_epochs=args.probe_epochs if args.init is not None and args.id_loss > 0 else 0,
-        frozen_exits=parse_frozen_exits(args.freeze_exits), ibn=args.ibn, mixstyle=args.mixstyle,
+        frozen_exits=parse_frozen_exits(args.freeze_exits), ibn=args.ibn, gem=args.gem, mixstyle=args.mixstyle,
     )
     if cfg.resolutions:
         cfg.height, cfg.width = cfg.resolutions[-1]
     if cfg.ibn and (not cfg.resolutions or cfg.backbone != "osnet_x0_25"):
         raise SystemExit("--ibn: needs --resolutions and --backbone osnet_x0_25")
+    if cfg.gem and (not cfg.resolutions or cfg.exit_stripes):
+        raise SystemExit("--gem: needs --resolutions, and pools the whole map (no --exit-stripes)")
     if cfg.mixstyle and (not cfg.resolutions or not 0 < cfg.mixstyle <= 1):
         raise SystemExit(f"--mixstyle {cfg.mixstyle}: needs --resolutions and a share of batches in (0, 1]")
     if cfg.exit_stripes and (not cfg.resolutions or len(cfg.exit_stripes) != len(cfg.resolutions)):
