@@ -702,6 +702,7 @@ def main(argv: list[str] | None = None) -> None:
                 "lr": learning_rate(cfg, it, rewarm_from),
                 "wall_seconds": round(wall_now, 1),
                 "fusion_weights": [round(float(w), 4) for w in model.fusion_weights.detach().cpu()],
+                **({"gem_p": [round(float(h.gem_p.detach()), 4) for h in model.heads]} if cfg.gem else {}),
                 **{f"loss_{n}": round(float(mean[i, 0]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
                 **{f"violated_{n}": round(float(mean[i, 1]), 4) for i, n in enumerate(exit_names(asdict(cfg)))},
                 # Unweighted, as the triplet losses are; the run minimises total = triplet + id_loss·identity + distill·distillation
