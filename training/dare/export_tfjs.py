@@ -91,19 +91,20 @@ def _head(g: GraphBuilder, stage: int, features: str, head: EmbeddingHead, hwc: 
     """Mirror of EmbeddingHead.forward: GAP (or stripe means, or GeM) -> FC+BN+ReLU -> FC. `hwc`: the feature
     map's size, which the stripe reshape needs."""
     p = f"stage{stage}/head"
-    if head.gem_p is not None:
-        # model.gem_pool: (mean of max(x, eps)^p)^(1/p); the exponent and the floor stay float32 in every
-        # quantised export, since a float16 p would shift the whole embedding's scale.
-        exponent = float(head.gem_p.detach())
-        floor = g.const(f"{p}/gem/eps", np.array(GEM_EPS, np.float32), None)
-        lifted = g.op(f"{p}/gem/floor", "Maximum", [features, floor], _T)
-        powered = g.op(f"{p}/gem/pow", "Pow", [lifted, g.const(f"{p}/gem/p", np.array(exponent, np.float32), None)], _T)
+    if head.stripes == 1:
+        # GeM (model.gem_pool) is the same mean taken of max(x, eps)^p, then raised to 1/p; the exponent and the
+        # floor stay float32 in every quantised export, since a float16 p would shift the whole embedding's scale.
+        exponent = None if head.gem_p is None else float(head.gem_p.detach())
+        source = features
+        if exponent is not None:
+            floor = g.const(f"{p}/gem/eps", np.array(GEM_EPS, np.float32), None)
+            lifted = g.op(f"{p}/gem/floor", "Maximum", [features, floor], _T)
+            source = g.op(f"{p}/gem/pow", "Pow", [lifted, g.const(f"{p}/gem/p", np.array(exponent, np.float32), None)], _T)
         axes = g.const(f"{p}/pool/axes", np.array([1, 2], np.int32), None)
-        means = g.op(f"{p}/pool", "Mean", [powered, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
-        pooled = g.op(f"{p}/gem/root", "Pow", [means, g.const(f"{p}/gem/inverse_p", np.array(1.0 / exponent, np.float32), None)], _T)
-    elif head.stripes == 1:
-        axes = g.const(f"{p}/pool/axes", np.array([1, 2], np.int32), None)
-        pooled = g.op(f"{p}/pool", "Mean", [features, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
+        pooled = g.op(f"{p}/pool", "Mean", [source, axes], {**_T, "keep_dims": _a_bool(False), "Tidx": _a_type("DT_INT32")})
+        if exponent is not None:
+            inverse = g.const(f"{p}/gem/inverse_p", np.array(1.0 / exponent, np.float32), None)
+            pooled = g.op(f"{p}/gem/root", "Pow", [pooled, inverse], _T)
     else:
         # NHWC [N, H, W, C] -> [N, S, H/S, W, C] -> mean over (H/S, W) -> [N, S, C] -> [N, S*C]: band-major,
         # as model.stripe_pool orders it.

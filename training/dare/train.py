@@ -356,10 +356,11 @@ def plan_init(path: Path, cfg: TrainConfig) -> InitPlan:
         sizes_may_differ = (subset and key == "resolutions") or (resized and key in ("resolutions", "height", "width"))
         if mine != other and not sizes_may_differ and not (adds_neck and key == "bnneck"):
             raise SystemExit(f"--init {path}: its {key} is {other!r}, this run's is {mine!r}")
-    if cfg.ibn != bool(theirs.get("ibn", False)):
-        raise SystemExit(f"--init {path}: {'has' if theirs.get('ibn') else 'has no'} instance norms (--ibn); this run {'has' if cfg.ibn else 'has none'}")
-    if cfg.gem != bool(theirs.get("gem", False)):
-        raise SystemExit(f"--init {path}: its heads pool {'by GeM' if theirs.get('gem') else 'by the average'}; this run's {'by GeM (--gem)' if cfg.gem else 'by the average'}")
+    # Options that change which weights exist and what they mean; older checkpoints predate them (off).
+    for flag, what in (("ibn", "instance norms (--ibn)"), ("gem", "GeM pooling (--gem)")):
+        mine, other = bool(getattr(cfg, flag)), bool(theirs.get(flag, False))
+        if mine != other:
+            raise SystemExit(f"--init {path}: {'has' if other else 'has no'} {what}; this run {'has' if mine else 'has none'}")
     return InitPlan(path, ckpt, their_res, mine_res, subset, resized, adds_neck)
 
 

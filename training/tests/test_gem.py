@@ -76,6 +76,6 @@ def test_training_with_gem_learns_the_exponents_and_refuses_what_it_cannot_pool(
     log = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert log["gem_p"] == [round(float(h.gem_p), 4) for h in model.heads]
     # a checkpoint pooled one way does not start a run pooled the other
-    with pytest.raises(SystemExit, match="pool by GeM; this run's by the average"):
+    with pytest.raises(SystemExit, match=r"has GeM pooling \(--gem\); this run has none"):
         train.main(["--out", str(tmp_path / "avg"), "--resolutions", "48x24,64x32", "--init", str(out / "final.pt"),
                     "--iterations", "1", "--id-loss", "1"] + common)
